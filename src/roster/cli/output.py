@@ -1,0 +1,158 @@
+"""Rendering listings as a table, JSON or CSV.
+
+JSON and CSV stream row by row, so ``--all`` on a large organisation needs
+constant memory. A table needs every row to size its columns, so it collects
+them first. Column widths count terminal cells (rich's ``cell_len``), so names
+in wide scripts such as CJK line up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "json", "csv")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[dict[str, Any]], Any]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def _count(noun: str) -> Callable[[dict[str, Any]], str]:
+    def count(row: dict[str, Any]) -> str:
+        n = len(row.get(noun + "s") or [])
+        return "none" if n == 0 else f"{n} {noun}{'' if n == 1 else 's'}"
+
+    return count
+
+
+USER_TABLE = [
+    Column("EMAIL", lambda r: r.get("email")),
+    Column("NAME", lambda r: r.get("name")),
+    Column("STATUS", lambda r: r.get("status")),
+    Column("GROUPS", _count("group")),
+    Column("ID", lambda r: r.get("id")),
+]
+USER_CSV = [
+    Column(name, lambda r, name=name: r.get(name))
+    for name in (
+        "id",
+        "email",
+        "name",
+        "status",
+        "image",
+        "groups",
+        "created_at",
+        "updated_at",
+    )
+]
+GROUP_TABLE = [
+    Column("NAME", lambda r: r.get("name")),
+    Column("TYPE", lambda r: "System" if r.get("system") else "Custom"),
+    Column("MEMBERS", lambda r: r.get("member_count")),
+    Column("DESCRIPTION", lambda r: r.get("description")),
+    Column("ID", lambda r: r.get("id")),
+]
+GROUP_CSV = [
+    Column(name, lambda r, name=name: r.get(name))
+    for name in (
+        "id",
+        "name",
+        "description",
+        "system",
+        "parent_id",
+        "member_count",
+        "created_at",
+        "updated_at",
+    )
+]
+MEMBER_TABLE = [*USER_TABLE[:3], Column("ROLE", lambda r: r.get("role")), USER_TABLE[4]]
+MEMBER_CSV = [*USER_CSV, Column("role", lambda r: r.get("role"))]
+CHANGE_TABLE = [
+    Column("SEQ", lambda r: r.get("seq")),
+    Column("TIME", lambda r: r.get("occurred_at")),
+    Column("TYPE", lambda r: r.get("type") or r.get("action")),
+    Column("ACTOR", lambda r: r.get("actor")),
+    Column("RESOURCE", lambda r: r.get("resource_id")),
+]
+CHANGE_CSV = [
+    Column(name, lambda r, name=name: r.get(name))
+    for name in ("seq", "occurred_at", "type", "actor", "resource_type", "resource_id")
+]
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    output: str,
+    *,
+    table: Sequence[Column],
+    csv_columns: Sequence[Column],
+    empty: str,
+    stream: TextIO | None = None,
+) -> int:
+    """Write rows in the chosen format and return how many were written."""
+    out = stream or sys.stdout
+    if output == "json":
+        return _write_json(rows, out)
+    if output == "csv":
+        writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        writer.writerow([c.header for c in csv_columns])
+        count = 0
+        for row in rows:
+            writer.writerow([_text(c.value(row)) for c in csv_columns])
+            count += 1
+        return count
+    collected = list(rows)
+    if not collected:
+        print(empty, file=out)
+        return 0
+    rich_table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in table:
+        rich_table.add_column(column.header, overflow="fold")
+    for row in collected:
+        rich_table.add_row(*(_text(c.value(row)) for c in table))
+    console = Console(
+        file=out, soft_wrap=False, highlight=False, emoji=False, markup=False
+    )
+    if not console.is_terminal:
+        # Not a terminal: never wrap, so a pipe or file receives whole values.
+        console.width = 100_000
+    console.print(rich_table, crop=False)
+    return len(collected)
+
+
+def _write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write a JSON array one element at a time."""
+    count = 0
+    out.write("[")
+    for row in rows:
+        out.write(",\n  " if count else "\n  ")
+        out.write(json.dumps(row, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_object(value: Any, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,147 @@
+"""Database URLs, engines, sessions and migrations."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "ROSTER_DATABASE_URL"
+
+
+def default_sqlite_path() -> Path:
+    """Return the SQLite file used when no database is named.
+
+    ``$XDG_DATA_HOME/roster/roster.db``, which is ``~/.local/share/roster/roster.db``
+    when ``XDG_DATA_HOME`` is unset.
+    """
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "roster" / "roster.db"
+
+
+def resolve_url(database: str | None = None) -> URL:
+    """Turn ``--database``, ``ROSTER_DATABASE_URL`` or the default into a URL.
+
+    A value without ``://`` is a path to a SQLite file. ``postgresql://`` URLs use
+    the psycopg 3 driver.
+    """
+    raw = database or os.environ.get(DATABASE_URL_ENV)
+    if not raw:
+        path = default_sqlite_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return make_url(f"sqlite:///{path}")
+    if "://" not in raw:
+        return make_url(f"sqlite:///{Path(raw).expanduser().resolve()}")
+    url = make_url(raw)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"unsupported database URL scheme {url.drivername!r}: "
+            "use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
+    return url
+
+
+def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to the "begin" hook below, so that writers
+        # take the write lock up front instead of failing to upgrade a read
+        # lock half-way through.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Engines and session factories for one database.
+
+    ``read()`` sessions see one consistent snapshot (a SQLite read transaction, or
+    PostgreSQL's REPEATABLE READ), so a page, its total count and the
+    organisation's version agree. ``write()`` sessions on SQLite take the write
+    lock when they begin; on PostgreSQL writers serialise on their organisation's
+    row instead (see ``roster.store.changes``).
+    """
+
+    def __init__(self, url: URL | str) -> None:
+        self.url = make_url(url) if isinstance(url, str) else url
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            self._read_engine = _sqlite_engine(self.url, immediate=False)
+            self._write_engine = _sqlite_engine(self.url, immediate=True)
+        else:
+            self._write_engine = create_engine(
+                self.url, pool_pre_ping=True, pool_size=10, max_overflow=20
+            )
+            self._read_engine = self._write_engine.execution_options(
+                isolation_level="REPEATABLE READ"
+            )
+        self._read = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def engine(self) -> Engine:
+        return self._write_engine
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._write() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self._read_engine.dispose()
+        self._write_engine.dispose()
+
+    def describe(self) -> str:
+        """Return the URL with any password hidden, for logs and messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    # Migrations
+
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", "roster.store:migrations")
+        config.attributes["engine"] = self._write_engine
+        return config
+
+    def upgrade(self) -> None:
+        """Apply every pending migration."""
+        command.upgrade(self._alembic_config(), "head")
+
+    def current_revision(self) -> str | None:
+        with self._write_engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()

@@ -1,0 +1,925 @@
+"""Reads and writes of one organisation's users, groups and memberships.
+
+Every function takes the organisation's id and filters on it. Writes lock the
+organisation first (``lock_org``) and append one change per effect to the feed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from roster.store import paging
+from roster.store.changes import lock_org, record_change
+from roster.store.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from roster.store.models import (
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    EVERYONE_GROUP,
+    GROUP_NAME_MAX,
+    IMAGE_MAX,
+    MEMBER_ROLES,
+    NAME_MAX,
+    USER_STATUSES,
+    Group,
+    Membership,
+    Organization,
+    User,
+    utcnow,
+)
+from roster.store.paging import Page, PageMemory, SortKey
+from roster.store.validation import (
+    check_choice,
+    check_email,
+    check_text,
+    email_domain,
+    fold,
+    normalize_email,
+)
+from roster.store.views import group_view, user_view
+
+_str, _uuid, _dt = paging.decode_str, paging.decode_uuid, paging.decode_datetime
+
+USER_SORTS: dict[str, tuple[tuple[Any, ...], tuple[paging.KeyDecoder, ...]]] = {
+    "email": ((User.email_norm, User.id), (_str, _uuid)),
+    "name": ((User.name_fold, User.id), (_str, _uuid)),
+    "created_at": ((User.created_at, User.id), (_dt, _uuid)),
+    "updated_at": ((User.updated_at, User.id), (_dt, _uuid)),
+}
+GROUP_SORTS: dict[str, tuple[tuple[Any, ...], tuple[paging.KeyDecoder, ...]]] = {
+    "name": ((Group.name_fold, Group.id), (_str, _uuid)),
+    "created_at": ((Group.created_at, Group.id), (_dt, _uuid)),
+    "updated_at": ((Group.updated_at, Group.id), (_dt, _uuid)),
+}
+
+
+def sort_key(
+    sorts: dict[str, tuple[tuple[Any, ...], tuple[paging.KeyDecoder, ...]]], spec: str
+) -> SortKey:
+    """Parse ``name`` or ``-name`` into a sort key; the id breaks ties."""
+    descending = spec.startswith("-")
+    name = spec.removeprefix("-")
+    if name not in sorts:
+        allowed = ", ".join(f"{s}, -{s}" for s in sorts)
+        raise InvalidValue("sort", f"sort must be one of {allowed}; got {spec!r}")
+    columns, decoders = sorts[name]
+    return SortKey(spec, columns, decoders, descending)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# Look-ups
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def get_user(session: Session, org_id: uuid.UUID, ref: str) -> User:
+    """Return the user with this id or email (case-insensitive)."""
+    user_id = _parse_uuid(ref)
+    if user_id is not None:
+        condition = User.id == user_id
+    else:
+        condition = User.email_norm == normalize_email(ref)
+    user = session.scalar(select(User).where(User.org_id == org_id, condition))
+    if user is None:
+        raise NotFound(f"user {ref!r} not found", code="user_not_found")
+    return user
+
+
+def get_group(session: Session, org_id: uuid.UUID, ref: str) -> Group:
+    """Return the group with this id or name (case-insensitive)."""
+    group_id = _parse_uuid(ref)
+    if group_id is not None:
+        condition = Group.id == group_id
+    else:
+        condition = Group.name_fold == fold(ref)
+    group = session.scalar(select(Group).where(Group.org_id == org_id, condition))
+    if group is None:
+        raise NotFound(f"group {ref!r} not found", code="group_not_found")
+    return group
+
+
+def group_ids_of_users(
+    session: Session, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Return each user's direct groups, in a stable order."""
+    result: dict[uuid.UUID, list[uuid.UUID]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return result
+    rows = session.execute(
+        select(Membership.user_id, Membership.group_id)
+        .where(Membership.user_id.in_(user_ids))
+        .order_by(Membership.user_id, Membership.group_id)
+    )
+    for user_id, group_id in rows:
+        result[user_id].append(group_id)
+    return result
+
+
+def member_counts(
+    session: Session, org_id: uuid.UUID, groups: list[Group]
+) -> dict[uuid.UUID, int]:
+    counts: dict[uuid.UUID, int] = defaultdict(int)
+    ids = [g.id for g in groups]
+    if ids:
+        rows = session.execute(
+            select(Membership.group_id, func.count())
+            .where(Membership.group_id.in_(ids))
+            .group_by(Membership.group_id)
+        )
+        counts.update({group_id: count for group_id, count in rows})
+    if any(_is_everyone(g) for g in groups):
+        total = session.scalar(select(func.count()).where(User.org_id == org_id)) or 0
+        for group in groups:
+            if _is_everyone(group):
+                counts[group.id] = total
+    return counts
+
+
+def _is_everyone(group: Group) -> bool:
+    return group.system and group.name == EVERYONE_GROUP
+
+
+def user_views(session: Session, users: list[User]) -> list[dict[str, Any]]:
+    groups = group_ids_of_users(session, [u.id for u in users])
+    return [user_view(u, groups[u.id]) for u in users]
+
+
+def group_views(
+    session: Session, org_id: uuid.UUID, groups: list[Group]
+) -> list[dict[str, Any]]:
+    counts = member_counts(session, org_id, groups)
+    return [group_view(g, counts[g.id]) for g in groups]
+
+
+# Listings
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    status: str | None = None
+    email: str | None = None
+    email_domain: str | None = None
+    name_contains: str | None = None
+    group: str | None = None
+    created_since: datetime | None = None
+    updated_since: datetime | None = None
+
+    def scope(self) -> tuple[Any, ...]:
+        return (
+            self.status,
+            self.email and normalize_email(self.email),
+            self.email_domain and self.email_domain.lower(),
+            self.name_contains and fold(self.name_contains),
+            self.group,
+            self.created_since,
+            self.updated_since,
+        )
+
+
+def users_query(
+    session: Session, org_id: uuid.UUID, filters: UserFilters
+) -> Select[tuple[User]]:
+    query = select(User).where(User.org_id == org_id)
+    if filters.status is not None:
+        check_choice("status", filters.status, USER_STATUSES)
+        query = query.where(User.status == filters.status)
+    if filters.email is not None:
+        query = query.where(User.email_norm == normalize_email(filters.email))
+    if filters.email_domain is not None:
+        domain = filters.email_domain.lower().removeprefix("@")
+        query = query.where(User.email_domain == domain)
+    if filters.name_contains:
+        query = query.where(
+            User.name_fold.like(_like_pattern(fold(filters.name_contains)), escape="\\")
+        )
+    if filters.group is not None:
+        group = get_group(session, org_id, filters.group)
+        if not _is_everyone(group):
+            members = select(Membership.user_id).where(Membership.group_id == group.id)
+            query = query.where(User.id.in_(members))
+    if filters.created_since is not None:
+        query = query.where(User.created_at >= filters.created_since)
+    if filters.updated_since is not None:
+        query = query.where(User.updated_at >= filters.updated_since)
+    return query
+
+
+def org_version(session: Session, org_id: uuid.UUID) -> int:
+    return (
+        session.scalar(select(Organization.version).where(Organization.id == org_id))
+        or 0
+    )
+
+
+def list_users(
+    session: Session,
+    org_id: uuid.UUID,
+    *,
+    filters: UserFilters,
+    sort: str,
+    limit: int,
+    page: int,
+    cursor: str | None,
+    memory: PageMemory,
+) -> Page[User]:
+    return paging.fetch_page(
+        session,
+        users_query(session, org_id, filters),
+        sort=sort_key(USER_SORTS, sort),
+        limit=limit,
+        page=page,
+        cursor=cursor,
+        scope=(org_id, "users", *filters.scope()),
+        version=org_version(session, org_id),
+        memory=memory,
+    )
+
+
+@dataclass(frozen=True)
+class GroupFilters:
+    name_contains: str | None = None
+    system: bool | None = None
+    parent: str | None = None
+
+    def scope(self) -> tuple[Any, ...]:
+        return (
+            self.name_contains and fold(self.name_contains),
+            self.system,
+            self.parent,
+        )
+
+
+def groups_query(
+    session: Session, org_id: uuid.UUID, filters: GroupFilters
+) -> Select[tuple[Group]]:
+    query = select(Group).where(Group.org_id == org_id)
+    if filters.name_contains:
+        query = query.where(
+            Group.name_fold.like(
+                _like_pattern(fold(filters.name_contains)), escape="\\"
+            )
+        )
+    if filters.system is not None:
+        query = query.where(Group.system == filters.system)
+    if filters.parent is not None:
+        parent = get_group(session, org_id, filters.parent)
+        query = query.where(Group.parent_id == parent.id)
+    return query
+
+
+def list_groups(
+    session: Session,
+    org_id: uuid.UUID,
+    *,
+    filters: GroupFilters,
+    sort: str,
+    limit: int,
+    page: int,
+    cursor: str | None,
+    memory: PageMemory,
+) -> Page[Group]:
+    return paging.fetch_page(
+        session,
+        groups_query(session, org_id, filters),
+        sort=sort_key(GROUP_SORTS, sort),
+        limit=limit,
+        page=page,
+        cursor=cursor,
+        scope=(org_id, "groups", *filters.scope()),
+        version=org_version(session, org_id),
+        memory=memory,
+    )
+
+
+def all_groups(
+    session: Session, org_id: uuid.UUID, filters: GroupFilters, sort: str | None
+) -> list[Group]:
+    """Return every matching group: system groups first, then by name, unless
+    ``sort`` names another order."""
+    query = groups_query(session, org_id, filters)
+    if sort is None:
+        query = query.order_by(Group.system.desc(), Group.name_fold, Group.id)
+    else:
+        key = sort_key(GROUP_SORTS, sort)
+        query = query.order_by(
+            *[c.desc() if key.descending else c.asc() for c in key.columns]
+        )
+    return list(session.scalars(query))
+
+
+def descendant_ids(session: Session, group: Group) -> list[uuid.UUID]:
+    """Return the ids of the group and every group nested below it."""
+    tree = select(Group.id).where(Group.id == group.id).cte("tree", recursive=True)
+    tree = tree.union(
+        select(Group.id).where(
+            Group.parent_id == tree.c.id, Group.org_id == group.org_id
+        )
+    )
+    return list(session.scalars(select(tree.c.id)))
+
+
+@dataclass
+class MemberPage:
+    page: Page[User]
+    roles: dict[uuid.UUID, str | None]
+    via: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+
+
+def list_members(
+    session: Session,
+    org_id: uuid.UUID,
+    group: Group,
+    *,
+    transitive: bool,
+    limit: int,
+    page: int,
+    cursor: str | None,
+    sort: str,
+    memory: PageMemory,
+) -> MemberPage:
+    """List a group's members, or with ``transitive`` those of its subgroups too."""
+    query = select(User).where(User.org_id == org_id)
+    group_ids = [group.id]
+    if not _is_everyone(group):
+        if transitive:
+            group_ids = descendant_ids(session, group)
+        members = select(Membership.user_id).where(Membership.group_id.in_(group_ids))
+        query = query.where(User.id.in_(members))
+    result = paging.fetch_page(
+        session,
+        query,
+        sort=sort_key(USER_SORTS, sort),
+        limit=limit,
+        page=page,
+        cursor=cursor,
+        scope=(org_id, "members", group.id, transitive),
+        version=org_version(session, org_id),
+        memory=memory,
+    )
+    user_ids = [u.id for u in result.rows]
+    roles: dict[uuid.UUID, str | None] = dict.fromkeys(user_ids)
+    via: dict[uuid.UUID, list[uuid.UUID]] = {u: [] for u in user_ids}
+    if _is_everyone(group):
+        roles = dict.fromkeys(user_ids, "member")
+    elif user_ids:
+        rows = session.execute(
+            select(Membership.user_id, Membership.group_id, Membership.role)
+            .where(Membership.user_id.in_(user_ids))
+            .where(Membership.group_id.in_(group_ids))
+            .order_by(Membership.group_id)
+        )
+        for user_id, group_id, role in rows:
+            via[user_id].append(group_id)
+            if group_id == group.id:
+                roles[user_id] = role
+    return MemberPage(result, roles, via if transitive else {})
+
+
+def list_user_groups(
+    session: Session,
+    org_id: uuid.UUID,
+    user: User,
+    *,
+    limit: int,
+    page: int,
+    cursor: str | None,
+    sort: str,
+    memory: PageMemory,
+) -> tuple[Page[Group], dict[uuid.UUID, str]]:
+    """List the groups a user is a direct member of, with the user's role in each."""
+    direct = select(Membership.group_id).where(Membership.user_id == user.id)
+    query = select(Group).where(Group.org_id == org_id, Group.id.in_(direct))
+    result = paging.fetch_page(
+        session,
+        query,
+        sort=sort_key(GROUP_SORTS, sort),
+        limit=limit,
+        page=page,
+        cursor=cursor,
+        scope=(org_id, "user-groups", user.id),
+        version=org_version(session, org_id),
+        memory=memory,
+    )
+    roles = dict(
+        session.execute(
+            select(Membership.group_id, Membership.role).where(
+                Membership.user_id == user.id,
+                Membership.group_id.in_([g.id for g in result.rows]),
+            )
+        ).tuples()
+    )
+    return result, roles
+
+
+# Writes
+
+
+def _check_version(kind: str, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f'{kind} has changed since it was read (ETag "{current}", If-Match '
+            f'"{expected}"); read it again and reapply the change'
+        )
+
+
+def _email_taken(email: str) -> Conflict:
+    return Conflict(
+        f"a user with email {email!r} already exists (emails are compared "
+        "case-insensitively)",
+        code="email_taken",
+    )
+
+
+def create_user(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    *,
+    email: Any,
+    name: Any,
+    status: Any = "active",
+    image: Any = None,
+) -> User:
+    email = check_email(email, max_length=EMAIL_MAX)
+    name = check_text("name", name, max_length=NAME_MAX)
+    status = check_choice("status", status, USER_STATUSES)
+    if image is not None:
+        image = check_text("image", image, max_length=IMAGE_MAX)
+    org = lock_org(session, org_id)
+
+    norm = normalize_email(email)
+    if session.scalar(
+        select(User.id).where(User.org_id == org_id, User.email_norm == norm)
+    ):
+        raise _email_taken(email)
+    now = utcnow()
+    user = User(
+        org_id=org_id,
+        email=email,
+        email_norm=norm,
+        email_domain=email_domain(email),
+        name=name,
+        name_fold=fold(name),
+        status=status,
+        image=image,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise _email_taken(email) from error
+    record_change(
+        session,
+        org,
+        type="user.created",
+        resource_type="user",
+        resource_id=user.id,
+        data=user_view(user),
+        actor=actor,
+    )
+    return user
+
+
+def update_user(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    ref: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> User:
+    """Apply ``changes`` (any of name, email, status, image) to a user.
+
+    Values equal to the current ones change nothing and record no change.
+    """
+    unknown = set(changes) - {"name", "email", "status", "image"}
+    if unknown:
+        raise InvalidValue(
+            sorted(unknown)[0],
+            f"unknown field(s) {', '.join(sorted(unknown))}; "
+            "a user has name, email, status and image",
+        )
+    if "name" in changes:
+        check_text("name", changes["name"], max_length=NAME_MAX)
+    if "email" in changes:
+        check_email(changes["email"], max_length=EMAIL_MAX)
+    if "status" in changes:
+        check_choice("status", changes["status"], USER_STATUSES)
+    if changes.get("image") is not None:
+        check_text("image", changes["image"], max_length=IMAGE_MAX)
+    org = lock_org(session, org_id)
+    user = get_user(session, org_id, ref)
+    _check_version("user", user.version, expected_version)
+
+    changed = [k for k, v in changes.items() if getattr(user, k) != v]
+    if not changed:
+        return user
+    if "email" in changed:
+        norm = normalize_email(changes["email"])
+        clash = session.scalar(
+            select(User.id).where(
+                User.org_id == org_id, User.email_norm == norm, User.id != user.id
+            )
+        )
+        if clash:
+            raise _email_taken(changes["email"])
+        user.email = changes["email"]
+        user.email_norm = norm
+        user.email_domain = email_domain(changes["email"])
+    if "name" in changed:
+        user.name = changes["name"]
+        user.name_fold = fold(changes["name"])
+    if "status" in changed:
+        user.status = changes["status"]
+    if "image" in changed:
+        user.image = changes["image"]
+    user.version += 1
+    user.updated_at = utcnow()
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise _email_taken(user.email) from error
+    record_change(
+        session,
+        org,
+        type="user.updated",
+        resource_type="user",
+        resource_id=user.id,
+        data={**user_view(user), "changed": sorted(changed)},
+        actor=actor,
+    )
+    return user
+
+
+def delete_user(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    ref: str,
+    *,
+    expected_version: int | None = None,
+) -> None:
+    org = lock_org(session, org_id)
+    user = get_user(session, org_id, ref)
+    _check_version("user", user.version, expected_version)
+
+    memberships = list(
+        session.execute(
+            select(Membership.group_id, Membership.role).where(
+                Membership.user_id == user.id
+            )
+        ).tuples()
+    )
+    for group_id, role in memberships:
+        record_change(
+            session,
+            org,
+            type="membership.removed",
+            resource_type="membership",
+            resource_id=group_id,
+            data={"group_id": str(group_id), "user_id": str(user.id), "role": role},
+            actor=actor,
+        )
+    session.execute(delete(Membership).where(Membership.user_id == user.id))
+    session.delete(user)
+    record_change(
+        session,
+        org,
+        type="user.deleted",
+        resource_type="user",
+        resource_id=user.id,
+        data=user_view(user),
+        actor=actor,
+    )
+
+
+def _check_parent(
+    session: Session, org_id: uuid.UUID, group: Group | None, parent_id: Any
+) -> uuid.UUID | None:
+    """Validate a new parent for ``group`` (None for a group being created)."""
+    if parent_id is None:
+        return None
+    parsed = _parse_uuid(str(parent_id))
+    if parsed is None:
+        raise InvalidValue(
+            "parent_id", f"parent_id must be a group id, got {parent_id!r}"
+        )
+    parent = session.scalar(
+        select(Group).where(Group.org_id == org_id, Group.id == parsed)
+    )
+    if parent is None:
+        raise NotFound(f"parent group {parent_id!r} not found", code="group_not_found")
+    if parent.system or (group is not None and group.system):
+        raise Conflict(
+            "system groups cannot be nested or have nested groups",
+            code="system_group",
+        )
+    if group is None:
+        return parent.id
+    # Walk up from the new parent; meeting the group itself means a cycle.
+    seen: set[uuid.UUID] = set()
+    ancestor: Group | None = parent
+    while ancestor is not None and ancestor.id not in seen:
+        if ancestor.id == group.id:
+            raise Conflict(
+                f"group {parent.name!r} is {group.name!r} or nested inside it, so it "
+                "cannot be its parent",
+                code="group_cycle",
+            )
+        seen.add(ancestor.id)
+        ancestor = (
+            session.get(Group, ancestor.parent_id) if ancestor.parent_id else None
+        )
+    return parent.id
+
+
+def _group_name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"a group named {name!r} already exists (names are compared "
+        "case-insensitively)",
+        code="group_name_taken",
+    )
+
+
+def create_group(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    *,
+    name: Any,
+    description: Any = "",
+    parent_id: Any = None,
+) -> Group:
+    name = check_text("name", name, max_length=GROUP_NAME_MAX)
+    description = check_text(
+        "description", description or "", max_length=DESCRIPTION_MAX, allow_empty=True
+    )
+    org = lock_org(session, org_id)
+    parent = _check_parent(session, org_id, None, parent_id)
+
+    if session.scalar(
+        select(Group.id).where(Group.org_id == org_id, Group.name_fold == fold(name))
+    ):
+        raise _group_name_taken(name)
+    now = utcnow()
+    group = Group(
+        org_id=org_id,
+        name=name,
+        name_fold=fold(name),
+        description=description,
+        system=False,
+        parent_id=parent,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(group)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise _group_name_taken(name) from error
+    record_change(
+        session,
+        org,
+        type="group.created",
+        resource_type="group",
+        resource_id=group.id,
+        data=group_view(group),
+        actor=actor,
+    )
+    return group
+
+
+def update_group(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    ref: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> Group:
+    unknown = set(changes) - {"name", "description", "parent_id"}
+    if unknown:
+        raise InvalidValue(
+            sorted(unknown)[0],
+            f"unknown field(s) {', '.join(sorted(unknown))}; "
+            "a group has name, description and parent_id",
+        )
+    if "name" in changes:
+        check_text("name", changes["name"], max_length=GROUP_NAME_MAX)
+    if "description" in changes:
+        changes["description"] = check_text(
+            "description",
+            changes["description"] or "",
+            max_length=DESCRIPTION_MAX,
+            allow_empty=True,
+        )
+    org = lock_org(session, org_id)
+    group = get_group(session, org_id, ref)
+    _check_version("group", group.version, expected_version)
+
+    if "parent_id" in changes:
+        changes["parent_id"] = _check_parent(
+            session, org_id, group, changes["parent_id"]
+        )
+    changed = [k for k, v in changes.items() if getattr(group, k) != v]
+    if not changed:
+        return group
+    if group.system and "name" in changed:
+        raise Conflict(
+            f"{group.name!r} is a system group and cannot be renamed",
+            code="system_group",
+        )
+    if "name" in changed:
+        clash = session.scalar(
+            select(Group.id).where(
+                Group.org_id == org_id,
+                Group.name_fold == fold(changes["name"]),
+                Group.id != group.id,
+            )
+        )
+        if clash:
+            raise _group_name_taken(changes["name"])
+        group.name = changes["name"]
+        group.name_fold = fold(changes["name"])
+    if "description" in changed:
+        group.description = changes["description"]
+    if "parent_id" in changed:
+        group.parent_id = changes["parent_id"]
+    group.version += 1
+    group.updated_at = utcnow()
+    session.flush()
+    record_change(
+        session,
+        org,
+        type="group.updated",
+        resource_type="group",
+        resource_id=group.id,
+        data={**group_view(group), "changed": sorted(changed)},
+        actor=actor,
+    )
+    return group
+
+
+def delete_group(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    ref: str,
+    *,
+    expected_version: int | None = None,
+) -> None:
+    org = lock_org(session, org_id)
+    group = get_group(session, org_id, ref)
+    _check_version("group", group.version, expected_version)
+    if group.system:
+        raise Conflict(
+            f"{group.name!r} is a system group and cannot be deleted",
+            code="system_group",
+        )
+
+    children = list(session.scalars(select(Group).where(Group.parent_id == group.id)))
+    now = utcnow()
+    for child in children:
+        child.parent_id = None
+        child.version += 1
+        child.updated_at = now
+        record_change(
+            session,
+            org,
+            type="group.updated",
+            resource_type="group",
+            resource_id=child.id,
+            data={**group_view(child), "changed": ["parent_id"]},
+            actor=actor,
+        )
+    session.flush()
+    removed = session.execute(
+        delete(Membership)
+        .where(Membership.group_id == group.id)
+        .returning(Membership.user_id, Membership.role)
+    ).tuples()
+    for user_id, role in sorted(removed):
+        record_change(
+            session,
+            org,
+            type="membership.removed",
+            resource_type="membership",
+            resource_id=group.id,
+            data={"group_id": str(group.id), "user_id": str(user_id), "role": role},
+            actor=actor,
+        )
+    session.delete(group)
+    record_change(
+        session,
+        org,
+        type="group.deleted",
+        resource_type="group",
+        resource_id=group.id,
+        data=group_view(group),
+        actor=actor,
+    )
+
+
+def _check_member_group(group: Group) -> None:
+    if _is_everyone(group):
+        raise Conflict(
+            f"every user is a member of {group.name!r}; its members cannot be "
+            "added or removed",
+            code="system_group",
+        )
+
+
+def set_membership(
+    session: Session,
+    org_id: uuid.UUID,
+    actor: str,
+    group_ref: str,
+    user_ref: str,
+    role: Any = "member",
+) -> tuple[Membership, bool]:
+    """Add a user to a group or change its role; return it and whether it is new."""
+    role = check_choice("role", role, MEMBER_ROLES)
+    org = lock_org(session, org_id)
+    group = get_group(session, org_id, group_ref)
+    _check_member_group(group)
+    user = get_user(session, org_id, user_ref)
+
+    membership = session.get(Membership, (group.id, user.id))
+    data = {"group_id": str(group.id), "user_id": str(user.id), "role": role}
+    if membership is None:
+        membership = Membership(
+            group_id=group.id, user_id=user.id, org_id=org_id, role=role
+        )
+        session.add(membership)
+        session.flush()
+        record_change(
+            session,
+            org,
+            type="membership.added",
+            resource_type="membership",
+            resource_id=group.id,
+            data=data,
+            actor=actor,
+        )
+        return membership, True
+    if membership.role != role:
+        membership.role = role
+        record_change(
+            session,
+            org,
+            type="membership.updated",
+            resource_type="membership",
+            resource_id=group.id,
+            data=data,
+            actor=actor,
+        )
+    return membership, False
+
+
+def remove_membership(
+    session: Session, org_id: uuid.UUID, actor: str, group_ref: str, user_ref: str
+) -> None:
+    org = lock_org(session, org_id)
+    group = get_group(session, org_id, group_ref)
+    _check_member_group(group)
+    user = get_user(session, org_id, user_ref)
+
+    membership = session.get(Membership, (group.id, user.id))
+    if membership is None:
+        raise NotFound(
+            f"user {user_ref!r} is not a member of group {group.name!r}",
+            code="membership_not_found",
+        )
+    data = {"group_id": str(group.id), "user_id": str(user.id), "role": membership.role}
+    session.delete(membership)
+    record_change(
+        session,
+        org,
+        type="membership.removed",
+        resource_type="membership",
+        resource_id=group.id,
+        data=data,
+        actor=actor,
+    )
