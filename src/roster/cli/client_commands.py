@@ -314,7 +314,7 @@ def groups_get(ctx: click.Context, url: str, api_key: str | None, ref: str) -> N
 
 @groups.command("create")
 @click.argument("name")
-@click.option("--description", default="")
+@click.option("--description", help="What the group is for.")
 @click.option("--parent", "parent_id", help="Id of the parent group.")
 @_connection_options
 def groups_create(
@@ -322,7 +322,7 @@ def groups_create(
     url: str,
     api_key: str | None,
     name: str,
-    description: str,
+    description: str | None,
     parent_id: str | None,
 ) -> None:
     """Create a group and print it as JSON."""

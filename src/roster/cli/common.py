@@ -35,6 +35,9 @@ def open_database(database: str | None, *, migrate: bool = True) -> Database:
         db = Database(resolve_url(database))
     except ValueError as error:
         fail(str(error), usage=True)
+    # Close the pooled connections when the command ends, not at garbage
+    # collection.
+    click.get_current_context().call_on_close(db.dispose)
     if migrate:
         db.upgrade()
     return db

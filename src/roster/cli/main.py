@@ -35,6 +35,8 @@ def cli(verbose: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic reports its migration context at INFO on every schema check.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
 
 
 @cli.command()

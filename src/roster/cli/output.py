@@ -70,8 +70,8 @@ GROUP_TABLE = [
     Column("NAME", lambda r: r.get("name")),
     Column("TYPE", lambda r: "System" if r.get("system") else "Custom"),
     Column("MEMBERS", lambda r: r.get("member_count")),
-    Column("DESCRIPTION", lambda r: r.get("description")),
     Column("ID", lambda r: r.get("id")),
+    Column("DESCRIPTION", lambda r: r.get("description")),
 ]
 GROUP_CSV = [
     Column(name, lambda r, name=name: r.get(name))
@@ -137,7 +137,11 @@ def write_rows(
     if not console.is_terminal:
         # Not a terminal: never wrap, so a pipe or file receives whole values.
         console.width = 100_000
-    console.print(rich_table, crop=False)
+    with console.capture() as capture:
+        console.print(rich_table, crop=False)
+    # rich pads every cell to its column's width; trailing spaces help no reader.
+    lines = capture.get().splitlines()
+    out.write("".join(line.rstrip() + "\n" for line in lines))
     return len(collected)
 
 

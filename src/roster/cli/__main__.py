@@ -1,0 +1,5 @@
+"""Run the CLI as ``python -m roster.cli``."""
+
+from roster.cli.main import main
+
+main()

@@ -1,0 +1,336 @@
+"""The ``roster`` command against a live server and the real databases.
+
+Commands run in-process through the same entry point as the installed script
+(``roster.cli.main.main``), so exit codes, stdout and stderr are the real ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+
+import roster
+from roster.cli.main import main
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Any:
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exit:
+            code = int(exit.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def client_args(org: Any) -> list[str]:
+    return ["--url", org.url, "--api-key", org.api_key]
+
+
+def database_arg(org: Any) -> list[str]:
+    return ["--database", org.db.url.render_as_string(hide_password=False)]
+
+
+def test_users_table_aligns_wide_characters(run: Any, k8s_org: Any) -> None:
+    result = run("users", "list", "--limit", "100", *client_args(k8s_org))
+
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["EMAIL", "NAME", "STATUS", "GROUPS", "ID"]
+    rows = [line for line in lines[2:] if line.strip()]
+    assert len(rows) == 100
+    assert any(cell_len(row) != len(row) for row in rows), "no wide names on page"
+    status_columns = {cell_len(row[: row.index(" active ")]) for row in rows}
+    assert len(status_columns) == 1
+
+
+def test_users_all_as_json(run: Any, k8s_org: Any) -> None:
+    result = run("users", "list", "--all", "--output", "json", *client_args(k8s_org))
+
+    assert result.exit_code == 0
+    users = json.loads(result.stdout)
+    assert len(users) == 1276
+    assert len({u["id"] for u in users}) == 1276
+    assert result.stderr == ""
+
+
+def test_users_all_as_csv(run: Any, k8s_org: Any) -> None:
+    result = run(
+        "users", "list", "--all", "--limit", "333", "-o", "csv", *client_args(k8s_org)
+    )
+
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 1276
+    assert {r["status"] for r in rows} == {"active"}
+    assert any(";" in r["groups"] for r in rows)
+
+
+def test_csv_quotes_commas_and_quotes(run: Any, org: Any) -> None:
+    name = 'Doe, "Jane" 李'
+    with roster.Client(base_url=org.url, api_key=org.api_key) as client:
+        client.users.create_user("jane@example.org", name)
+
+    result = run("users", "list", "-o", "csv", *client_args(org))
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["name"] for r in rows] == [name]
+
+
+def test_empty_listing_says_so(run: Any, org: Any) -> None:
+    result = run("users", "list", *client_args(org))
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "No users found."
+
+
+def test_users_filters_reach_the_server(run: Any, k8s_org: Any) -> None:
+    result = run(
+        "users",
+        "list",
+        "--name-contains",
+        "VAN ",
+        "--sort",
+        "-email",
+        "-o",
+        "json",
+        *client_args(k8s_org),
+    )
+
+    users = json.loads(result.stdout)
+    assert users
+    assert all("van " in u["name"].casefold() for u in users)
+    assert [u["email"] for u in users] == sorted(
+        (u["email"] for u in users), reverse=True
+    )
+
+
+def test_groups_list_system_first(run: Any, k8s_org: Any) -> None:
+    result = run("groups", "list", *client_args(k8s_org))
+
+    assert result.exit_code == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()[2:] if line]
+    assert names[:2] == ["admins", "everyone"]
+    assert len(names) == 286
+
+
+def test_groups_list_json_and_custom_filter(run: Any, k8s_org: Any) -> None:
+    result = run("groups", "list", "--custom", "-o", "json", *client_args(k8s_org))
+
+    groups = json.loads(result.stdout)
+    assert len(groups) == 284
+    assert not any(g["system"] for g in groups)
+
+
+def test_wrong_key_fails_without_traceback(run: Any, k8s_org: Any) -> None:
+    result = run("users", "list", "--url", k8s_org.url, "--api-key", "rst_nope")
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "roster: error: Failed to list users" in result.stderr
+    assert "401" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_key_is_a_usage_error(
+    run: Any, k8s_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ROSTER_API_KEY", raising=False)
+
+    result = run("users", "list", "--url", k8s_org.url)
+
+    assert result.exit_code == 2
+    assert "ROSTER_API_KEY" in result.stderr
+
+
+def test_out_of_range_limit_is_a_usage_error(run: Any, k8s_org: Any) -> None:
+    result = run("users", "list", "--limit", "0", *client_args(k8s_org))
+
+    assert result.exit_code == 2
+    assert "--limit" in result.stderr
+
+
+def test_unknown_user_fails(run: Any, org: Any) -> None:
+    result = run("users", "get", "nobody@example.org", *client_args(org))
+
+    assert result.exit_code == 1
+    assert "not found" in result.stderr
+
+
+def test_environment_supplies_url_and_key(
+    run: Any, k8s_org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROSTER_URL", k8s_org.url)
+    monkeypatch.setenv("ROSTER_API_KEY", k8s_org.api_key)
+
+    result = run("users", "list", "--limit", "3", "-o", "json")
+
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)) == 3
+
+
+def test_user_lifecycle(run: Any, org: Any) -> None:
+    created = run(
+        "users",
+        "create",
+        "--email",
+        "Ana@Example.org",
+        "--name",
+        "Ana 🌟",
+        *client_args(org),
+    )
+    user = json.loads(created.stdout)
+    renamed = run("users", "update", user["id"], "--name", "Ana B", *client_args(org))
+    deactivated = run("users", "deactivate", user["id"], *client_args(org))
+    fetched = run("users", "get", "ana@example.org", *client_args(org))
+    deleted = run("users", "delete", user["id"], *client_args(org))
+    after = run("users", "get", user["id"], *client_args(org))
+
+    assert created.exit_code == 0
+    assert user["name"] == "Ana 🌟"
+    assert user["email"] == "Ana@Example.org"
+    assert json.loads(renamed.stdout)["name"] == "Ana B"
+    assert json.loads(deactivated.stdout)["status"] == "deactivated"
+    assert json.loads(fetched.stdout)["status"] == "deactivated"
+    assert deleted.exit_code == 0
+    assert after.exit_code == 1
+
+
+def test_group_and_membership_commands(run: Any, org: Any) -> None:
+    with roster.Client(base_url=org.url, api_key=org.api_key) as client:
+        user = client.users.create_user("lee@example.org", "Lee")
+
+    parent = json.loads(run("groups", "create", "platform", *client_args(org)).stdout)
+    child = json.loads(
+        run(
+            "groups", "create", "sre", "--parent", parent["id"], *client_args(org)
+        ).stdout
+    )
+    added = run(
+        "groups",
+        "add-member",
+        child["id"],
+        user["id"],
+        "--role",
+        "maintainer",
+        *client_args(org),
+    )
+    direct = run("groups", "members", parent["id"], "-o", "json", *client_args(org))
+    nested = run(
+        "groups",
+        "members",
+        parent["id"],
+        "--transitive",
+        "-o",
+        "json",
+        *client_args(org),
+    )
+    removed = run("groups", "remove-member", child["id"], user["id"], *client_args(org))
+    deleted = run("groups", "delete", child["id"], *client_args(org))
+
+    assert child["parent_id"] == parent["id"]
+    assert json.loads(added.stdout)["role"] == "maintainer"
+    assert json.loads(direct.stdout) == []
+    assert [m["email"] for m in json.loads(nested.stdout)] == ["lee@example.org"]
+    assert removed.exit_code == 0
+    assert deleted.exit_code == 0
+
+
+def test_changes_and_audit(run: Any, org: Any) -> None:
+    with roster.Client(base_url=org.url, api_key=org.api_key) as client:
+        client.users.create_user("kim@example.org", "Kim")
+
+    changes = run("changes", "list", "-o", "json", *client_args(org))
+    audit = run("audit", "-o", "json", *client_args(org))
+
+    assert [c["type"] for c in json.loads(changes.stdout)] == ["user.created"]
+    assert "next cursor: 1" in changes.stderr
+    entries = json.loads(audit.stdout)
+    assert entries[0]["actor"] == "admin-key"
+    assert org.api_key not in audit.stdout
+
+
+def test_keys_create_prints_a_working_key_once(run: Any, org: Any) -> None:
+    created = run(
+        "keys", "create", "--org", org.name, "--name", "ci", *database_arg(org)
+    )
+    listed = run("keys", "list", "--org", org.name, *database_arg(org))
+    key = created.stdout.strip()
+    used = run("users", "list", "--url", org.url, "--api-key", key)
+
+    assert created.exit_code == 0
+    assert key.startswith("rst_")
+    assert len(created.stdout.splitlines()) == 1
+    assert "cannot be shown again" in created.stderr
+    assert key not in listed.stdout
+    assert "ci\tadmin" in listed.stdout
+    assert used.exit_code == 0
+
+
+def test_revoked_key_is_rejected(run: Any, org: Any) -> None:
+    key = run("keys", "create", "--org", org.name, "--name", "temp", *database_arg(org))
+    revoked = run(
+        "keys", "revoke", "--org", org.name, "--name", "temp", *database_arg(org)
+    )
+    used = run("users", "list", "--url", org.url, "--api-key", key.stdout.strip())
+
+    assert revoked.exit_code == 0
+    assert used.exit_code == 1
+    assert "401" in used.stderr
+
+
+def test_orgs_create_twice_fails(run: Any, server: Any) -> None:
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    database = ["--database", server.db.url.render_as_string(hide_password=False)]
+
+    first = run("orgs", "create", name, *database)
+    second = run("orgs", "create", name, *database)
+
+    assert first.exit_code == 0
+    assert second.exit_code == 1
+    assert "already exists" in second.stderr
+
+
+def test_import_error_names_file_and_line(run: Any, org: Any, tmp_path: Any) -> None:
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "email,name,status\nok@example.org,Ok,active\nnot-an-email,Bad,active\n",
+        encoding="utf-8",
+    )
+
+    result = run("import", "--org", org.name, str(tmp_path), *database_arg(org))
+    listed = run("users", "list", "-o", "json", *client_args(org))
+
+    assert result.exit_code == 1
+    assert f"{users}:3:" in result.stderr
+    assert "not-an-email" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(listed.stdout) == []
+
+
+def test_import_without_files_is_a_usage_error(
+    run: Any, org: Any, tmp_path: Any
+) -> None:
+    result = run("import", "--org", org.name, str(tmp_path), *database_arg(org))
+
+    assert result.exit_code == 2
+    assert "nothing to import" in result.stderr
