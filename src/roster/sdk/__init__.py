@@ -1,0 +1,1 @@
+"""Private modules of the Roster SDK. Import the public names from ``roster``."""
