@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,3 +167,9 @@ def k8s_org(server: LiveServer) -> Org:
         memberships_csv=EXAMPLES / "memberships.csv",
     )
     return org
+
+
+@pytest.fixture
+def make_another_org(server: LiveServer) -> Callable[[], Org]:
+    """A factory of further organisations, for tests of isolation."""
+    return lambda: make_org(server, "other")
