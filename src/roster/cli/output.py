@@ -46,59 +46,57 @@ def _count(noun: str) -> Callable[[dict[str, Any]], str]:
     return count
 
 
+def _field(name: str) -> Callable[[dict[str, Any]], Any]:
+    def value(row: dict[str, Any]) -> Any:
+        return row.get(name)
+
+    return value
+
+
+def _csv_columns(*names: str) -> list[Column]:
+    """Return columns that write each field under its own name."""
+    return [Column(name, _field(name)) for name in names]
+
+
 USER_TABLE = [
-    Column("EMAIL", lambda r: r.get("email")),
-    Column("NAME", lambda r: r.get("name")),
-    Column("STATUS", lambda r: r.get("status")),
+    Column("EMAIL", _field("email")),
+    Column("NAME", _field("name")),
+    Column("STATUS", _field("status")),
     Column("GROUPS", _count("group")),
-    Column("ID", lambda r: r.get("id")),
+    Column("ID", _field("id")),
 ]
-USER_CSV = [
-    Column(name, lambda r, name=name: r.get(name))
-    for name in (
-        "id",
-        "email",
-        "name",
-        "status",
-        "image",
-        "groups",
-        "created_at",
-        "updated_at",
-    )
-]
+USER_CSV = _csv_columns(
+    "id", "email", "name", "status", "image", "groups", "created_at", "updated_at"
+)
 GROUP_TABLE = [
-    Column("NAME", lambda r: r.get("name")),
-    Column("TYPE", lambda r: "System" if r.get("system") else "Custom"),
-    Column("MEMBERS", lambda r: r.get("member_count")),
-    Column("ID", lambda r: r.get("id")),
-    Column("DESCRIPTION", lambda r: r.get("description")),
+    Column("NAME", _field("name")),
+    Column("TYPE", lambda row: "System" if row.get("system") else "Custom"),
+    Column("MEMBERS", _field("member_count")),
+    Column("ID", _field("id")),
+    Column("DESCRIPTION", _field("description")),
 ]
-GROUP_CSV = [
-    Column(name, lambda r, name=name: r.get(name))
-    for name in (
-        "id",
-        "name",
-        "description",
-        "system",
-        "parent_id",
-        "member_count",
-        "created_at",
-        "updated_at",
-    )
-]
-MEMBER_TABLE = [*USER_TABLE[:3], Column("ROLE", lambda r: r.get("role")), USER_TABLE[4]]
-MEMBER_CSV = [*USER_CSV, Column("role", lambda r: r.get("role"))]
+GROUP_CSV = _csv_columns(
+    "id",
+    "name",
+    "description",
+    "system",
+    "parent_id",
+    "member_count",
+    "created_at",
+    "updated_at",
+)
+MEMBER_TABLE = [*USER_TABLE[:3], Column("ROLE", _field("role")), USER_TABLE[4]]
+MEMBER_CSV = [*USER_CSV, Column("role", _field("role"))]
 CHANGE_TABLE = [
-    Column("SEQ", lambda r: r.get("seq")),
-    Column("TIME", lambda r: r.get("occurred_at")),
-    Column("TYPE", lambda r: r.get("type") or r.get("action")),
-    Column("ACTOR", lambda r: r.get("actor")),
-    Column("RESOURCE", lambda r: r.get("resource_id")),
+    Column("SEQ", _field("seq")),
+    Column("TIME", _field("occurred_at")),
+    Column("TYPE", lambda row: row.get("type") or row.get("action")),
+    Column("ACTOR", _field("actor")),
+    Column("RESOURCE", _field("resource_id")),
 ]
-CHANGE_CSV = [
-    Column(name, lambda r, name=name: r.get(name))
-    for name in ("seq", "occurred_at", "type", "actor", "resource_type", "resource_id")
-]
+CHANGE_CSV = _csv_columns(
+    "seq", "occurred_at", "type", "actor", "resource_type", "resource_id"
+)
 
 
 def write_rows(
