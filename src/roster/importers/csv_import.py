@@ -17,6 +17,7 @@ memberships that the files do not mention are left alone.
 from __future__ import annotations
 
 import csv
+import io
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from roster.store import directory
+from roster.store.changes import lock_org
 from roster.store.db import Database
 from roster.store.errors import StoreError
 from roster.store.models import (
@@ -38,6 +40,7 @@ from roster.store.models import (
     USER_STATUSES,
     Group,
     Membership,
+    Organization,
     User,
 )
 from roster.store.orgs import get_org
@@ -111,38 +114,70 @@ class ImportReport:
         return any(vars(self).values())
 
 
+class _Lines:
+    """An iterator over the lines of a text that counts the lines it has given.
+
+    ``csv.reader`` raises its errors before it counts the line that caused them,
+    so the count here is the one that names the line of an error.
+    """
+
+    def __init__(self, text: str) -> None:
+        # newline="" splits at \r, \n and \r\n and keeps the endings, as the csv
+        # module expects.
+        self._lines = io.StringIO(text, newline="")
+        self.number = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        return line
+
+
+def _read_text(path: Path) -> str:
+    """Return the file's text, decoded as UTF-8 with an optional byte order mark."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ImportFailed(path, 0, f"cannot open file: {error.strerror}") from error
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ImportFailed(
+            path,
+            line,
+            f"not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded; "
+            "save the file as UTF-8",
+        ) from error
+
+
 def _rows(
     path: Path, required: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) pairs, checking the header first."""
+    lines = _Lines(_read_text(path))
+    reader = csv.DictReader(lines, strict=True)
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as error:
-        raise ImportFailed(path, 0, f"cannot open file: {error.strerror}") from error
-    with handle:
-        reader = csv.DictReader(handle, strict=True)
-        try:
-            header = reader.fieldnames or []
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise ImportFailed(
-                    path,
-                    1,
-                    f"missing column(s) {', '.join(missing)}; the header has "
-                    f"{', '.join(header) or 'no columns'}",
-                )
-            for row in reader:
-                if None in row:
-                    raise ImportFailed(
-                        path, reader.line_num, "row has more fields than the header"
-                    )
-                yield reader.line_num, {k: (v or "") for k, v in row.items()}
-        except csv.Error as error:
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
             raise ImportFailed(
-                path, reader.line_num, f"malformed CSV: {error}"
-            ) from error
-        except UnicodeDecodeError as error:
-            raise ImportFailed(path, reader.line_num, f"not UTF-8: {error}") from error
+                path,
+                1,
+                f"missing column(s) {', '.join(missing)}; the header has "
+                f"{', '.join(header) or 'no columns'}",
+            )
+        for row in reader:
+            if None in row:
+                raise ImportFailed(
+                    path, lines.number, "row has more fields than the header"
+                )
+            yield lines.number, {k: (v or "") for k, v in row.items()}
+    except csv.Error as error:
+        raise ImportFailed(path, lines.number, f"malformed CSV: {error}") from error
 
 
 def _check(
@@ -226,17 +261,37 @@ def read_plan(
     return plan
 
 
-def _resolve(
-    plan: ImportPlan, session: Session, org_id: uuid.UUID, groups_csv: Path | None
-) -> None:
+@dataclass
+class _Current:
+    """The organisation's users, groups and memberships, loaded once per import.
+
+    The organisation stays locked from before the load until the import commits,
+    so no other writer can change them in between.
+    """
+
+    users: dict[str, User]
+    groups: dict[str, Group]
+    memberships: dict[tuple[uuid.UUID, uuid.UUID], Membership]
+
+    @classmethod
+    def load(cls, session: Session, org_id: uuid.UUID) -> _Current:
+        users = session.scalars(select(User).where(User.org_id == org_id))
+        groups = session.scalars(select(Group).where(Group.org_id == org_id))
+        memberships = session.scalars(
+            select(Membership).where(Membership.org_id == org_id)
+        )
+        return cls(
+            users={u.email_norm: u for u in users},
+            groups={g.name_fold: g for g in groups},
+            memberships={(m.group_id, m.user_id): m for m in memberships},
+        )
+
+
+def _resolve(plan: ImportPlan, current: _Current, groups_csv: Path | None) -> None:
     """Check that every group and user a row refers to exists in the files or the
     database."""
-    known_groups = {fold(g.name) for g in plan.groups} | set(
-        session.scalars(select(Group.name_fold).where(Group.org_id == org_id))
-    )
-    known_users = {normalize_email(u.email) for u in plan.users} | set(
-        session.scalars(select(User.email_norm).where(User.org_id == org_id))
-    )
+    known_groups = {fold(g.name) for g in plan.groups} | set(current.groups)
+    known_users = {normalize_email(u.email) for u in plan.users} | set(current.users)
     for group in plan.groups:
         if group.parent is not None and fold(group.parent) not in known_groups:
             assert groups_csv is not None
@@ -263,6 +318,39 @@ def _resolve(
             )
 
 
+def _parents_first(
+    groups: list[GroupRow], existing: dict[str, Group], groups_csv: Path | None
+) -> list[GroupRow]:
+    """Order the rows so that every new group follows the new group that is its
+    parent, which lets each new group get its parent when it is created.
+
+    Raises ImportFailed for a cycle of new groups. A cycle through an existing
+    group is found when that group's new parent is checked.
+    """
+    by_name = {fold(row.name): row for row in groups}
+    ordered: list[GroupRow] = []
+    placed: set[str] = set()
+    for row in groups:
+        chain: list[GroupRow] = []
+        current: GroupRow | None = row
+        while current is not None and fold(current.name) not in placed:
+            if current in chain:
+                assert groups_csv is not None
+                names = [r.name for r in chain[chain.index(current) :]]
+                raise ImportFailed(
+                    groups_csv,
+                    current.line,
+                    f"parent cycle: {' -> '.join([*names, current.name])}",
+                )
+            chain.append(current)
+            parent = by_name.get(fold(current.parent)) if current.parent else None
+            current = parent if parent and fold(parent.name) not in existing else None
+        for link in reversed(chain):
+            ordered.append(link)
+            placed.add(fold(link.name))
+    return ordered
+
+
 def import_directory(
     db: Database,
     org_name: str,
@@ -272,10 +360,15 @@ def import_directory(
     memberships_csv: Path | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import the files into an organisation in one transaction."""
+    """Import the files into an organisation in one transaction.
+
+    Raises ImportFailed, naming the file and line, for the first row that cannot
+    be imported; nothing is written then.
+    """
     plan = read_plan(users_csv, groups_csv, memberships_csv)
+    members = _merged_members(plan.members)
     report = ImportReport()
-    total = len(plan.users) + 2 * len(plan.groups) + len(plan.members)
+    total = len(plan.users) + len(plan.groups) + len(members)
     done = 0
 
     def step(name: str) -> None:
@@ -285,90 +378,131 @@ def import_directory(
             progress(name, done, total)
 
     with db.write() as session:
-        org = get_org(session, org_name)
-        _resolve(plan, session, org.id, groups_csv)
+        org = lock_org(session, get_org(session, org_name).id)
+        current = _Current.load(session, org.id)
+        _resolve(plan, current, groups_csv)
+        importer = _Importer(session, org, current, report)
 
-        try:
-            for user_row in plan.users:
-                _import_user(session, org.id, user_row, report)
-                step("users")
-            group_ids: dict[str, uuid.UUID] = {}
-            for group_row in plan.groups:
-                group_ids[fold(group_row.name)] = _import_group(
-                    session, org.id, group_row, report
-                )
+        for user_row in plan.users:
+            assert users_csv is not None
+            importer.user(users_csv, user_row)
+            step("users")
+        # The models declare no relationships, so a flush orders its inserts by
+        # model, not by foreign key. Flushing users, then groups, inserts them
+        # before the memberships that refer to them.
+        session.flush()
+
+        existing_groups = set(current.groups)
+        for group_row in _parents_first(plan.groups, current.groups, groups_csv):
+            assert groups_csv is not None
+            if fold(group_row.name) not in existing_groups:
+                importer.new_group(groups_csv, group_row)
                 step("groups")
-            for group_row in plan.groups:
-                _import_parent(session, org.id, group_row, report)
+        session.flush()
+        for group_row in plan.groups:
+            assert groups_csv is not None
+            if fold(group_row.name) in existing_groups:
+                importer.existing_group(groups_csv, group_row)
                 step("groups")
-            for member in _merged_members(plan.members):
-                _import_member(session, org.id, member, report)
-                step("memberships")
-        except ImportFailed:
-            raise
-        except StoreError as error:
-            # Raised by a check that needs the database, such as a parent cycle;
-            # the row that caused it is the one being written.
-            raise ImportFailed(Path("?"), 0, error.message) from error
+
+        for member in members:
+            importer.member(member)
+            step("memberships")
     return report
 
 
-def _import_user(
-    session: Session, org_id: uuid.UUID, row: UserRow, report: ImportReport
-) -> None:
-    existing = session.scalar(
-        select(User).where(
-            User.org_id == org_id, User.email_norm == normalize_email(row.email)
-        )
-    )
-    if existing is None:
-        directory.create_user(
-            session, org_id, ACTOR, email=row.email, name=row.name, status=row.status
-        )
-        report.users_created += 1
-        return
-    changes = {"name": row.name, "status": row.status, "email": row.email}
-    if any(getattr(existing, k) != v for k, v in changes.items()):
-        directory.update_user(session, org_id, ACTOR, str(existing.id), changes)
-        report.users_updated += 1
+@dataclass
+class _Importer:
+    """Writes the rows of a checked plan through the store, recording changes.
 
+    New rows are added without a query each, from what ``_Current`` loaded;
+    changes to existing rows go through the store's update functions.
+    """
 
-def _import_group(
-    session: Session, org_id: uuid.UUID, row: GroupRow, report: ImportReport
-) -> uuid.UUID:
-    existing = session.scalar(
-        select(Group).where(Group.org_id == org_id, Group.name_fold == fold(row.name))
-    )
-    if existing is None:
-        group = directory.create_group(
-            session, org_id, ACTOR, name=row.name, description=row.description
-        )
-        report.groups_created += 1
-        return group.id
-    if existing.description != row.description:
-        directory.update_group(
-            session, org_id, ACTOR, str(existing.id), {"description": row.description}
-        )
-        report.groups_updated += 1
-    return existing.id
+    session: Session
+    org: Organization
+    current: _Current
+    report: ImportReport
 
+    def user(self, path: Path, row: UserRow) -> None:
+        norm = normalize_email(row.email)
+        existing = self.current.users.get(norm)
+        if existing is None:
+            user = directory.add_user(
+                self.session,
+                self.org,
+                ACTOR,
+                email=row.email,
+                name=row.name,
+                status=row.status,
+            )
+            self.current.users[norm] = user
+            self.report.users_created += 1
+            return
+        changes = {"name": row.name, "status": row.status, "email": row.email}
+        if all(getattr(existing, k) == v for k, v in changes.items()):
+            return
+        try:
+            directory.update_user(
+                self.session, self.org.id, ACTOR, str(existing.id), changes
+            )
+        except StoreError as error:
+            raise ImportFailed(path, row.line, error.message) from error
+        self.report.users_updated += 1
 
-def _import_parent(
-    session: Session, org_id: uuid.UUID, row: GroupRow, report: ImportReport
-) -> None:
-    group = directory.get_group(session, org_id, row.name)
-    parent_id = (
-        directory.get_group(session, org_id, row.parent).id if row.parent else None
-    )
-    if group.parent_id == parent_id:
-        return
-    try:
-        directory.update_group(
-            session, org_id, ACTOR, str(group.id), {"parent_id": parent_id}
+    def new_group(self, path: Path, row: GroupRow) -> None:
+        parent = self.current.groups[fold(row.parent)] if row.parent else None
+        if parent is not None:
+            try:
+                directory.check_nesting(parent, None)
+            except StoreError as error:
+                raise ImportFailed(path, row.line, error.message) from error
+        group = directory.add_group(
+            self.session,
+            self.org,
+            ACTOR,
+            name=row.name,
+            description=row.description,
+            parent_id=parent.id if parent else None,
         )
-    except StoreError as error:
-        raise ImportFailed(Path("groups.csv"), row.line, error.message) from error
-    report.groups_updated += 1
+        self.current.groups[group.name_fold] = group
+        self.report.groups_created += 1
+
+    def existing_group(self, path: Path, row: GroupRow) -> None:
+        group = self.current.groups[fold(row.name)]
+        parent = self.current.groups[fold(row.parent)] if row.parent else None
+        changes: dict[str, Any] = {}
+        if group.description != row.description:
+            changes["description"] = row.description
+        if group.parent_id != (parent.id if parent else None):
+            changes["parent_id"] = parent.id if parent else None
+        if not changes:
+            return
+        try:
+            directory.update_group(
+                self.session, self.org.id, ACTOR, str(group.id), changes
+            )
+        except StoreError as error:
+            # Raised for a parent that would make a cycle or nest a system group.
+            raise ImportFailed(path, row.line, error.message) from error
+        self.report.groups_updated += 1
+
+    def member(self, row: MemberRow) -> None:
+        group = self.current.groups[fold(row.group)]
+        user = self.current.users[normalize_email(row.email)]
+        try:
+            directory.check_member_group(group)
+        except StoreError as error:
+            raise ImportFailed(row.path, row.line, error.message) from error
+        key = (group.id, user.id)
+        membership = self.current.memberships.get(key)
+        if membership is None:
+            self.current.memberships[key] = directory.add_membership(
+                self.session, self.org, ACTOR, group.id, user.id, row.role
+            )
+            self.report.memberships_added += 1
+        elif directory.change_role(self.session, self.org, ACTOR, membership, row.role):
+            self.report.memberships_updated += 1
 
 
 def _merged_members(members: list[MemberRow]) -> list[MemberRow]:
@@ -382,23 +516,3 @@ def _merged_members(members: list[MemberRow]) -> list[MemberRow]:
         ):
             merged[key] = member
     return list(merged.values())
-
-
-def _import_member(
-    session: Session, org_id: uuid.UUID, row: MemberRow, report: ImportReport
-) -> None:
-    group = directory.get_group(session, org_id, row.group)
-    user = directory.get_user(session, org_id, row.email)
-    membership = session.get(Membership, (group.id, user.id))
-    if membership is not None and membership.role == row.role:
-        return
-    try:
-        _, created = directory.set_membership(
-            session, org_id, ACTOR, str(group.id), str(user.id), row.role
-        )
-    except StoreError as error:
-        raise ImportFailed(row.path, row.line, error.message) from error
-    if created:
-        report.memberships_added += 1
-    else:
-        report.memberships_updated += 1

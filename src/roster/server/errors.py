@@ -82,7 +82,18 @@ async def _api_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _store_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StoreError)
-    status = next(s for cls, s in _STORE_STATUS if isinstance(error, cls))
+    status = next((s for cls, s in _STORE_STATUS if isinstance(error, cls)), None)
+    if status is None:
+        log.error(
+            "unmapped store error on %s %s (request id %s)",
+            request.method,
+            request.url.path,
+            request_id_var.get(),
+            exc_info=error,
+        )
+        return error_response(
+            500, "internal_error", "internal error; see the server log"
+        )
     _log_client_error(request, status, error.code, error.message)
     return error_response(status, error.code, error.message)
 
@@ -107,19 +118,26 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
     code = codes.get(error.status_code, "http_error")
     message = str(error.detail)
+    headers: dict[str, Any] | None = getattr(error, "headers", None)
     if error.status_code == 404:
         message = f"no endpoint {request.method} {request.url.path}; see /openapi.json"
+    elif error.status_code == 405:
+        allowed = (headers or {}).get("Allow", "")
+        message = (
+            f"method {request.method} is not allowed on {request.url.path}; "
+            f"use {allowed or 'another method'}"
+        )
     _log_client_error(request, error.status_code, code, message)
-    headers: dict[str, Any] | None = getattr(error, "headers", None)
     return error_response(error.status_code, code, message, headers)
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
-    log.exception(
+    log.error(
         "database error on %s %s (request id %s)",
         request.method,
         request.url.path,
         request_id_var.get(),
+        exc_info=error,
     )
     if isinstance(error, OperationalError):
         return error_response(

@@ -8,7 +8,9 @@ parsed here.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import unicodedata
+from datetime import UTC, datetime
 
 from roster.server.errors import invalid_parameter
 
@@ -18,20 +20,23 @@ MAX_LIMIT = 1000
 MAX_PAGE = 10_000_000
 
 
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,20}")
+
+
 def parse_int(name: str, raw: str | None, *, default: int, low: int, high: int) -> int:
-    if raw is None or raw == "" or (name == "limit" and raw == "None"):
+    """Parse a whole number in ``low..high``; an absent parameter gets ``default``.
+
+    An empty value is rejected like any other malformed one, because a client that
+    sends ``limit=`` has lost a value it meant to send.
+    """
+    if raw is None or (name == "limit" and raw == "None"):
         return default
     text = raw.strip()
-    if not (text.isascii() and text.lstrip("+-").isdigit()) or len(text) > 20:
+    if not _WHOLE_NUMBER.fullmatch(text) or not low <= int(text) <= high:
         raise invalid_parameter(
             f"{name} must be a whole number from {low} to {high}, got {raw!r}"
         )
-    value = int(text)
-    if not low <= value <= high:
-        raise invalid_parameter(
-            f"{name} must be a whole number from {low} to {high}, got {raw!r}"
-        )
-    return value
+    return int(text)
 
 
 def parse_limit(raw: str | None) -> int:
@@ -53,20 +58,53 @@ def parse_bool(name: str, raw: str | None) -> bool | None:
     raise invalid_parameter(f"{name} must be true or false, got {raw!r}")
 
 
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?"
+    r"([Zz]|[+ -][0-9]{2}:[0-9]{2})"
+)
+
+
 def parse_timestamp(name: str, raw: str | None) -> datetime | None:
-    """Parse an RFC 3339 timestamp; one without an offset is rejected."""
+    """Parse an RFC 3339 timestamp (section 5.6) and return it in UTC.
+
+    A space may stand for the ``+`` of the offset, because an unencoded ``+`` in
+    a query string decodes to a space. Fractions beyond microseconds are cut.
+    Timestamps without an offset are rejected, and so are those that have no UTC
+    equivalent (such as 9999-12-31T23:59:59-01:00).
+    """
     if raw is None or raw == "":
         return None
+    match = _RFC3339.fullmatch(raw)
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
+        if match is None:
+            raise ValueError("not an RFC 3339 timestamp")
+        date, time, fraction, offset = match.groups()
+        if offset in ("Z", "z"):
+            offset = "+00:00"
+        elif offset.startswith(" "):
+            offset = "+" + offset[1:]
+        value = datetime.fromisoformat(f"{date}T{time}{(fraction or '')[:7]}{offset}")
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
         raise invalid_parameter(
             f"{name} must be an RFC 3339 timestamp with an offset, such as "
             f"2026-01-31T09:00:00Z; got {raw!r}"
+        ) from error
+
+
+def parse_text(name: str, raw: str | None) -> str | None:
+    """Return a text filter, or None when it is absent or empty.
+
+    Control characters are rejected: no stored name or email contains one, and
+    PostgreSQL cannot compare text that contains NUL.
+    """
+    if raw is None or raw == "":
+        return None
+    if any(unicodedata.category(char) == "Cc" for char in raw):
+        raise invalid_parameter(
+            f"{name} must not contain control characters, got {raw!r}"
         )
-    return value
+    return raw
 
 
 def parse_choice(name: str, raw: str | None, choices: tuple[str, ...]) -> str | None:
@@ -79,6 +117,9 @@ def parse_choice(name: str, raw: str | None, choices: tuple[str, ...]) -> str | 
     return raw
 
 
+_ETAG_VERSION = re.compile(r"[0-9]{1,20}")
+
+
 def parse_if_match(raw: str | None) -> int | None:
     """Return the version an ``If-Match`` header requires, or None for any.
 
@@ -88,7 +129,7 @@ def parse_if_match(raw: str | None) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not _ETAG_VERSION.fullmatch(tag):
         raise invalid_parameter(
             f'If-Match must be an ETag returned by Roster, such as "3"; got {raw!r}'
         )

@@ -19,9 +19,28 @@ from sqlalchemy.orm import Session
 from roster.store.errors import NotFound
 from roster.store.models import Change, Organization, utcnow
 
+#: Key in ``Session.info`` of the organisations locked in the current transaction.
+_LOCKED_ORGS = "roster_locked_orgs"
+
 
 def lock_org(session: Session, org_id: uuid.UUID) -> Organization:
-    """Lock the organisation's row for the rest of the transaction."""
+    """Lock the organisation's row for the rest of the transaction.
+
+    The row is selected once per transaction. Later calls in the same transaction
+    return the locked row from the session, whose ``version`` no other writer can
+    have changed in between.
+    """
+    transaction = session.get_transaction()
+    locked: tuple[object, dict[uuid.UUID, Organization]] | None = session.info.get(
+        _LOCKED_ORGS
+    )
+    if locked is None or locked[0] is not transaction:
+        locked = (transaction, {})
+        session.info[_LOCKED_ORGS] = locked
+    org = locked[1].get(org_id)
+    if org is not None:
+        return org
+
     org = session.scalar(
         select(Organization)
         .where(Organization.id == org_id)
@@ -30,6 +49,7 @@ def lock_org(session: Session, org_id: uuid.UUID) -> Organization:
     )
     if org is None:
         raise NotFound(f"organisation {org_id} not found")
+    locked[1][org_id] = org
     return org
 
 

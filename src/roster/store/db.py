@@ -11,15 +11,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "ROSTER_DATABASE_URL"
+
+# The table in which alembic records the schema's revision (its default name).
+_VERSION_TABLE = "alembic_version"
 
 
 def default_sqlite_path() -> Path:
@@ -104,6 +106,7 @@ class Database:
             )
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._head_revision: str | None = None
 
     @property
     def engine(self) -> Engine:
@@ -140,8 +143,25 @@ class Database:
         command.upgrade(self._alembic_config(), "head")
 
     def current_revision(self) -> str | None:
+        """Return the schema revision recorded in the database, None if unmigrated.
+
+        This reads alembic's version table directly instead of through a
+        ``MigrationContext``, which logs two INFO lines each time it is made and
+        would do so on every readiness probe.
+        """
         with self._write_engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table(_VERSION_TABLE):
+                return None
+            revisions = sorted(
+                connection.scalars(text(f"SELECT version_num FROM {_VERSION_TABLE}"))
+            )
+        # Roster's migrations form one line, so the table contains at most one row.
+        # Several rows would not match the head, so /readyz would report 503.
+        return ",".join(revisions) or None
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        """Return the latest migration's revision; it is read once and kept."""
+        if self._head_revision is None:
+            scripts = ScriptDirectory.from_config(self._alembic_config())
+            self._head_revision = scripts.get_current_head()
+        return self._head_revision

@@ -90,27 +90,35 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
 
 def get_user(session: Session, org_id: uuid.UUID, ref: str) -> User:
     """Return the user with this id or email (case-insensitive)."""
+    not_found = NotFound(f"user {ref!r} not found", code="user_not_found")
     user_id = _parse_uuid(ref)
     if user_id is not None:
         condition = User.id == user_id
+    elif "\x00" in ref:
+        # Stored emails never contain NUL, and PostgreSQL rejects it in a query.
+        raise not_found
     else:
         condition = User.email_norm == normalize_email(ref)
     user = session.scalar(select(User).where(User.org_id == org_id, condition))
     if user is None:
-        raise NotFound(f"user {ref!r} not found", code="user_not_found")
+        raise not_found
     return user
 
 
 def get_group(session: Session, org_id: uuid.UUID, ref: str) -> Group:
     """Return the group with this id or name (case-insensitive)."""
+    not_found = NotFound(f"group {ref!r} not found", code="group_not_found")
     group_id = _parse_uuid(ref)
     if group_id is not None:
         condition = Group.id == group_id
+    elif "\x00" in ref:
+        # Stored names never contain NUL, and PostgreSQL rejects it in a query.
+        raise not_found
     else:
         condition = Group.name_fold == fold(ref)
     group = session.scalar(select(Group).where(Group.org_id == org_id, condition))
     if group is None:
-        raise NotFound(f"group {ref!r} not found", code="group_not_found")
+        raise not_found
     return group
 
 
@@ -194,7 +202,7 @@ class UserFilters:
 
 def users_query(
     session: Session, org_id: uuid.UUID, filters: UserFilters
-) -> Select[tuple[User]]:
+) -> Select[User]:
     query = select(User).where(User.org_id == org_id)
     if filters.status is not None:
         check_choice("status", filters.status, USER_STATUSES)
@@ -267,7 +275,7 @@ class GroupFilters:
 
 def groups_query(
     session: Session, org_id: uuid.UUID, filters: GroupFilters
-) -> Select[tuple[Group]]:
+) -> Select[Group]:
     query = select(Group).where(Group.org_id == org_id)
     if filters.name_contains:
         query = query.where(
@@ -416,18 +424,34 @@ def list_user_groups(
         version=org_version(session, org_id),
         memory=memory,
     )
-    roles = dict(
-        session.execute(
-            select(Membership.group_id, Membership.role).where(
-                Membership.user_id == user.id,
-                Membership.group_id.in_([g.id for g in result.rows]),
-            )
-        ).tuples()
+    rows = session.execute(
+        select(Membership.group_id, Membership.role).where(
+            Membership.user_id == user.id,
+            Membership.group_id.in_([g.id for g in result.rows]),
+        )
     )
+    roles = {group_id: role for group_id, role in rows}
     return result, roles
 
 
 # Writes
+
+#: The fields a client may set on a user, a group and a membership.
+USER_FIELDS = ("email", "name", "status", "image")
+GROUP_FIELDS = ("name", "description", "parent_id")
+MEMBERSHIP_FIELDS = ("role",)
+
+
+def reject_unknown_fields(
+    kind: str, body: dict[str, Any], allowed: tuple[str, ...]
+) -> None:
+    """Raise InvalidValue naming the first field of ``body`` not in ``allowed``."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InvalidValue(
+            unknown[0],
+            f"unknown field(s) {', '.join(unknown)}; a {kind} has {', '.join(allowed)}",
+        )
 
 
 def _check_version(kind: str, current: int, expected: int | None) -> None:
@@ -468,11 +492,37 @@ def create_user(
         select(User.id).where(User.org_id == org_id, User.email_norm == norm)
     ):
         raise _email_taken(email)
+    user = add_user(
+        session, org, actor, email=email, name=name, status=status, image=image
+    )
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise _email_taken(email) from error
+    return user
+
+
+def add_user(
+    session: Session,
+    org: Organization,
+    actor: str,
+    *,
+    email: str,
+    name: str,
+    status: str,
+    image: str | None = None,
+) -> User:
+    """Add a user and record its creation, without checks and without flushing.
+
+    The caller has checked the values, locked ``org`` with ``lock_org`` and made
+    sure that no user of the organisation has the email.
+    """
     now = utcnow()
     user = User(
-        org_id=org_id,
+        id=uuid.uuid4(),
+        org_id=org.id,
         email=email,
-        email_norm=norm,
+        email_norm=normalize_email(email),
         email_domain=email_domain(email),
         name=name,
         name_fold=fold(name),
@@ -483,10 +533,6 @@ def create_user(
         updated_at=now,
     )
     session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as error:
-        raise _email_taken(email) from error
     record_change(
         session,
         org,
@@ -512,13 +558,7 @@ def update_user(
 
     Values equal to the current ones change nothing and record no change.
     """
-    unknown = set(changes) - {"name", "email", "status", "image"}
-    if unknown:
-        raise InvalidValue(
-            sorted(unknown)[0],
-            f"unknown field(s) {', '.join(sorted(unknown))}; "
-            "a user has name, email, status and image",
-        )
+    reject_unknown_fields("user", changes, USER_FIELDS)
     if "name" in changes:
         check_text("name", changes["name"], max_length=NAME_MAX)
     if "email" in changes:
@@ -588,7 +628,7 @@ def delete_user(
             select(Membership.group_id, Membership.role).where(
                 Membership.user_id == user.id
             )
-        ).tuples()
+        )
     )
     for group_id, role in memberships:
         record_change(
@@ -613,6 +653,18 @@ def delete_user(
     )
 
 
+def check_nesting(parent: Group, group: Group | None) -> None:
+    """Raise Conflict if either group is a system group, which cannot be nested.
+
+    ``group`` is None for a group being created.
+    """
+    if parent.system or (group is not None and group.system):
+        raise Conflict(
+            "system groups cannot be nested or have nested groups",
+            code="system_group",
+        )
+
+
 def _check_parent(
     session: Session, org_id: uuid.UUID, group: Group | None, parent_id: Any
 ) -> uuid.UUID | None:
@@ -629,11 +681,7 @@ def _check_parent(
     )
     if parent is None:
         raise NotFound(f"parent group {parent_id!r} not found", code="group_not_found")
-    if parent.system or (group is not None and group.system):
-        raise Conflict(
-            "system groups cannot be nested or have nested groups",
-            code="system_group",
-        )
+    check_nesting(parent, group)
     if group is None:
         return parent.id
     # Walk up from the new parent; meeting the group itself means a cycle.
@@ -672,7 +720,10 @@ def create_group(
 ) -> Group:
     name = check_text("name", name, max_length=GROUP_NAME_MAX)
     description = check_text(
-        "description", description or "", max_length=DESCRIPTION_MAX, allow_empty=True
+        "description",
+        "" if description is None else description,
+        max_length=DESCRIPTION_MAX,
+        allow_empty=True,
     )
     org = lock_org(session, org_id)
     parent = _check_parent(session, org_id, None, parent_id)
@@ -681,23 +732,44 @@ def create_group(
         select(Group.id).where(Group.org_id == org_id, Group.name_fold == fold(name))
     ):
         raise _group_name_taken(name)
+    group = add_group(
+        session, org, actor, name=name, description=description, parent_id=parent
+    )
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise _group_name_taken(name) from error
+    return group
+
+
+def add_group(
+    session: Session,
+    org: Organization,
+    actor: str,
+    *,
+    name: str,
+    description: str,
+    parent_id: uuid.UUID | None,
+) -> Group:
+    """Add a group and record its creation, without checks and without flushing.
+
+    The caller has checked the values and the parent (``check_nesting``), locked
+    ``org`` with ``lock_org`` and made sure that the name is free.
+    """
     now = utcnow()
     group = Group(
-        org_id=org_id,
+        id=uuid.uuid4(),
+        org_id=org.id,
         name=name,
         name_fold=fold(name),
         description=description,
         system=False,
-        parent_id=parent,
+        parent_id=parent_id,
         version=1,
         created_at=now,
         updated_at=now,
     )
     session.add(group)
-    try:
-        session.flush()
-    except IntegrityError as error:
-        raise _group_name_taken(name) from error
     record_change(
         session,
         org,
@@ -719,19 +791,14 @@ def update_group(
     *,
     expected_version: int | None = None,
 ) -> Group:
-    unknown = set(changes) - {"name", "description", "parent_id"}
-    if unknown:
-        raise InvalidValue(
-            sorted(unknown)[0],
-            f"unknown field(s) {', '.join(sorted(unknown))}; "
-            "a group has name, description and parent_id",
-        )
+    reject_unknown_fields("group", changes, GROUP_FIELDS)
     if "name" in changes:
         check_text("name", changes["name"], max_length=GROUP_NAME_MAX)
     if "description" in changes:
+        description = changes["description"]
         changes["description"] = check_text(
             "description",
-            changes["description"] or "",
+            "" if description is None else description,
             max_length=DESCRIPTION_MAX,
             allow_empty=True,
         )
@@ -819,7 +886,7 @@ def delete_group(
         delete(Membership)
         .where(Membership.group_id == group.id)
         .returning(Membership.user_id, Membership.role)
-    ).tuples()
+    )
     for user_id, role in sorted(removed):
         record_change(
             session,
@@ -842,7 +909,8 @@ def delete_group(
     )
 
 
-def _check_member_group(group: Group) -> None:
+def check_member_group(group: Group) -> None:
+    """Raise Conflict for the ``everyone`` group, whose members are implicit."""
     if _is_everyone(group):
         raise Conflict(
             f"every user is a member of {group.name!r}; its members cannot be "
@@ -863,39 +931,79 @@ def set_membership(
     role = check_choice("role", role, MEMBER_ROLES)
     org = lock_org(session, org_id)
     group = get_group(session, org_id, group_ref)
-    _check_member_group(group)
+    check_member_group(group)
     user = get_user(session, org_id, user_ref)
 
     membership = session.get(Membership, (group.id, user.id))
-    data = {"group_id": str(group.id), "user_id": str(user.id), "role": role}
     if membership is None:
-        membership = Membership(
-            group_id=group.id, user_id=user.id, org_id=org_id, role=role
-        )
-        session.add(membership)
+        membership = add_membership(session, org, actor, group.id, user.id, role)
         session.flush()
-        record_change(
-            session,
-            org,
-            type="membership.added",
-            resource_type="membership",
-            resource_id=group.id,
-            data=data,
-            actor=actor,
-        )
         return membership, True
-    if membership.role != role:
-        membership.role = role
-        record_change(
-            session,
-            org,
-            type="membership.updated",
-            resource_type="membership",
-            resource_id=group.id,
-            data=data,
-            actor=actor,
-        )
+    change_role(session, org, actor, membership, role)
     return membership, False
+
+
+def add_membership(
+    session: Session,
+    org: Organization,
+    actor: str,
+    group_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
+) -> Membership:
+    """Add a membership and record it, without checks and without flushing.
+
+    The caller has checked the role and the group (``check_member_group``), locked
+    ``org`` with ``lock_org`` and made sure that the membership does not exist.
+    """
+    membership = Membership(
+        group_id=group_id,
+        user_id=user_id,
+        org_id=org.id,
+        role=role,
+        created_at=utcnow(),
+    )
+    session.add(membership)
+    record_change(
+        session,
+        org,
+        type="membership.added",
+        resource_type="membership",
+        resource_id=group_id,
+        data={"group_id": str(group_id), "user_id": str(user_id), "role": role},
+        actor=actor,
+    )
+    return membership
+
+
+def change_role(
+    session: Session,
+    org: Organization,
+    actor: str,
+    membership: Membership,
+    role: str,
+) -> bool:
+    """Set a membership's role and record the change; return whether it changed.
+
+    ``org`` must have been locked with ``lock_org`` and ``role`` checked.
+    """
+    if membership.role == role:
+        return False
+    membership.role = role
+    record_change(
+        session,
+        org,
+        type="membership.updated",
+        resource_type="membership",
+        resource_id=membership.group_id,
+        data={
+            "group_id": str(membership.group_id),
+            "user_id": str(membership.user_id),
+            "role": role,
+        },
+        actor=actor,
+    )
+    return True
 
 
 def remove_membership(
@@ -903,7 +1011,7 @@ def remove_membership(
 ) -> None:
     org = lock_org(session, org_id)
     group = get_group(session, org_id, group_ref)
-    _check_member_group(group)
+    check_member_group(group)
     user = get_user(session, org_id, user_ref)
 
     membership = session.get(Membership, (group.id, user.id))

@@ -29,10 +29,10 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 T = TypeVar("T")
@@ -79,7 +79,10 @@ def decode_datetime(value: Any) -> datetime:
     parsed = datetime.fromisoformat(str(value))
     if parsed.tzinfo is None:
         raise ValueError("timestamp without offset")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"timestamp {value!r} has no UTC equivalent") from error
 
 
 def _encode_value(value: Any) -> Any:
@@ -149,10 +152,14 @@ def decode_cursor(
         issued_scope, issued_page, values = json.loads(
             base64.urlsafe_b64decode(padded.encode())
         )
+        if not isinstance(issued_scope, str) or type(issued_page) is not int:
+            raise ValueError("cursor fields have the wrong types")
+        if not isinstance(values, list):
+            raise ValueError("cursor contains no list of sort values")
         key = tuple(
             decode(value) for decode, value in zip(sort.decoders, values, strict=True)
         )
-    except (ValueError, TypeError, binascii.Error) as error:
+    except (ValueError, TypeError, RecursionError, binascii.Error) as error:
         raise InvalidCursor(
             "cursor is malformed; send the next_cursor of the previous page"
         ) from error
@@ -171,7 +178,7 @@ def decode_cursor(
 
 def fetch_page(
     session: Session,
-    query: Select[tuple[T]],
+    query: Select[T],
     *,
     sort: SortKey,
     limit: int,
@@ -193,9 +200,13 @@ def fetch_page(
     ordered_columns = [c.desc() if sort.descending else c.asc() for c in columns]
 
     def after(key: tuple[Any, ...]) -> Any:
+        # Bind each value with its column's type, so that timestamps and UUIDs are
+        # stored and compared in the column's form on SQLite too.
+        pairs = zip(columns, key, strict=True)
+        values = tuple_(*(literal(value, column.type) for column, value in pairs))
         if sort.descending:
-            return tuple_(*columns) < tuple_(*key)
-        return tuple_(*columns) > tuple_(*key)
+            return tuple_(*columns) < values
+        return tuple_(*columns) > values
 
     seek_key: tuple[Any, ...] | None = None
     skip = (page - 1) * limit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from roster.store.paging import InvalidCursor, Page
 from roster.store.views import etag
 
 IDEMPOTENCY_KEY_MAX = 255
+_IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
 
 
 def paged_body(page: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -62,6 +64,10 @@ def read_json(raw: bytes) -> dict[str, Any]:
         raise ApiError(
             400, "invalid_body", f"request body is not valid JSON: {error}"
         ) from error
+    except RecursionError as error:
+        raise ApiError(
+            400, "invalid_body", "request body is nested too deeply to parse"
+        ) from error
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "request body must be a JSON object")
     return body
@@ -85,9 +91,10 @@ def idempotent_create(
     409. The record is written in the same transaction as the resource, so a crash
     cannot leave one without the other.
     """
-    if request_key is not None and not 1 <= len(request_key) <= IDEMPOTENCY_KEY_MAX:
+    if request_key is not None and not _IDEMPOTENCY_KEY.fullmatch(request_key):
         raise invalid_parameter(
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} characters long"
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII "
+            f"characters, got {request_key!r}"
         )
     request_hash = hashlib.sha256(
         json.dumps(fingerprint, sort_keys=True, default=str).encode()
@@ -112,10 +119,10 @@ def idempotent_create(
                     "request; use a new key for a new request",
                 )
             headers = {"Idempotent-Replayed": "true"}
-            version = record.body.get("_etag_version")
+            stored_version = record.body.get("_etag_version")
             body = {k: v for k, v in record.body.items() if k != "_etag_version"}
-            if version is not None:
-                headers["ETag"] = etag(version)
+            if stored_version is not None:
+                headers["ETag"] = etag(stored_version)
             return JSONResponse(body, status_code=record.status_code, headers=headers)
         body, version = create(session)
         session.add(

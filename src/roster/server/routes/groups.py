@@ -37,9 +37,9 @@ def _filters(
     name_contains: str | None, system: str | None, parent: str | None
 ) -> GroupFilters:
     return GroupFilters(
-        name_contains=name_contains or None,
+        name_contains=params.parse_text("name_contains", name_contains),
         system=params.parse_bool("system", system),
-        parent=parent or None,
+        parent=params.parse_text("parent", parent),
     )
 
 
@@ -111,6 +111,7 @@ async def create_group(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     body = await json_body(request)
+    directory.reject_unknown_fields("group", body, directory.GROUP_FIELDS)
 
     def create(session: Any) -> tuple[dict[str, Any], int]:
         group = directory.create_group(
@@ -230,6 +231,7 @@ async def put_member(
     state: State,
 ) -> Response:
     body = await json_body(request)
+    directory.reject_unknown_fields("membership", body, directory.MEMBERSHIP_FIELDS)
     role = body.get("role", "member")
 
     def put() -> Response:

@@ -55,10 +55,10 @@ def list_users(
 ) -> dict[str, Any]:
     filters = UserFilters(
         status=params.parse_choice("status", status, USER_STATUSES),
-        email=email or None,
-        email_domain=email_domain or None,
-        name_contains=name_contains or None,
-        group=group or None,
+        email=params.parse_text("email", email),
+        email_domain=params.parse_text("email_domain", email_domain),
+        name_contains=params.parse_text("name_contains", name_contains),
+        group=params.parse_text("group", group),
         created_since=params.parse_timestamp("created_since", created_since),
         updated_since=params.parse_timestamp("updated_since", updated_since),
     )
@@ -97,6 +97,7 @@ async def create_user(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     body = await json_body(request)
+    directory.reject_unknown_fields("user", body, directory.USER_FIELDS)
 
     def create(session: Any) -> tuple[dict[str, Any], int]:
         user = directory.create_user(

@@ -1,0 +1,1 @@
+"""Roster's database layer: models, migrations, queries and paging."""
