@@ -276,3 +276,30 @@ def test_database_error_is_500_without_traceback(
     assert error_code(response) == "internal_error"
     assert "secret_column" not in response.text
     assert "Traceback" not in response.text
+
+
+def test_oversized_body_is_413(admin: httpx.Client) -> None:
+    padding = "x" * (1024 * 1024)
+
+    response = admin.post(
+        "/api/v2/users",
+        content=f'{{"email": "big@example.org", "name": "{padding}"}}'.encode(),
+    )
+    listed = admin.get("/api/v2/users", params={"email": "big@example.org"})
+
+    assert response.status_code == 413
+    assert error_code(response) == "body_too_large"
+    assert listed.json()["total"] == 0
+
+
+def test_oversized_chunked_body_is_413(admin: httpx.Client) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"email": "big@example.org", "name": "'
+        for _ in range(40):
+            yield b"y" * 32_768
+        yield b'"}'
+
+    response = admin.post("/api/v2/users", content=chunks())
+
+    assert response.status_code == 413
+    assert "larger than 1048576 bytes" in error_message(response)

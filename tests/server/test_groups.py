@@ -483,3 +483,33 @@ def test_idempotent_group_create_replays(admin: httpx.Client) -> None:
     assert other.status_code == 409
     assert error_code(other) == "idempotency_key_reused"
     assert admin.get("/api/v2/groups").json()["total"] == 3
+
+
+def test_group_named_like_uuid_found_by_name(admin: httpx.Client) -> None:
+    name = str(uuid.uuid4())
+    group = create_group(admin, name)
+
+    by_name = admin.get(f"/api/v2/groups/{name}")
+    by_id = admin.get(f"/api/v2/groups/{group['id']}")
+
+    assert by_name.status_code == 200
+    assert by_name.json()["id"] == group["id"]
+    assert by_id.json()["name"] == name
+
+
+def test_description_keeps_line_breaks(admin: httpx.Client) -> None:
+    description = "Owns the release.\n\tSee the handbook.\r\nAsk in #release."
+
+    group = create_group(admin, "release", description=description)
+    fetched = admin.get(f"/api/v2/groups/{group['id']}").json()
+
+    assert fetched["description"] == description
+
+
+def test_description_rejects_other_controls(admin: httpx.Client) -> None:
+    response = admin.post(
+        "/api/v2/groups", json={"name": "bell", "description": "ring\x07"}
+    )
+
+    assert response.status_code == 400
+    assert "description" in error_message(response)

@@ -238,6 +238,7 @@ def read_plan(
                 "description",
                 row.get("description", ""),
                 max_length=DESCRIPTION_MAX,
+                multiline=True,
                 allow_empty=True,
             )
             if fold(name) in seen_groups:

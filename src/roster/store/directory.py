@@ -108,15 +108,21 @@ def get_user(session: Session, org_id: uuid.UUID, ref: str) -> User:
 def get_group(session: Session, org_id: uuid.UUID, ref: str) -> Group:
     """Return the group with this id or name (case-insensitive)."""
     not_found = NotFound(f"group {ref!r} not found", code="group_not_found")
-    group_id = _parse_uuid(ref)
-    if group_id is not None:
-        condition = Group.id == group_id
-    elif "\x00" in ref:
+    if "\x00" in ref:
         # Stored names never contain NUL, and PostgreSQL rejects it in a query.
         raise not_found
-    else:
-        condition = Group.name_fold == fold(ref)
-    group = session.scalar(select(Group).where(Group.org_id == org_id, condition))
+    group = None
+    group_id = _parse_uuid(ref)
+    if group_id is not None:
+        group = session.scalar(
+            select(Group).where(Group.org_id == org_id, Group.id == group_id)
+        )
+    if group is None:
+        # A name may itself look like a UUID, so an id that matches nothing is
+        # tried as a name too.
+        group = session.scalar(
+            select(Group).where(Group.org_id == org_id, Group.name_fold == fold(ref))
+        )
     if group is None:
         raise not_found
     return group
@@ -723,6 +729,7 @@ def create_group(
         "description",
         "" if description is None else description,
         max_length=DESCRIPTION_MAX,
+        multiline=True,
         allow_empty=True,
     )
     org = lock_org(session, org_id)
@@ -800,6 +807,7 @@ def update_group(
             "description",
             "" if description is None else description,
             max_length=DESCRIPTION_MAX,
+            multiline=True,
             allow_empty=True,
         )
     org = lock_org(session, org_id)

@@ -8,10 +8,15 @@ from email_validator import EmailNotValidError, validate_email
 
 from roster.store.errors import InvalidValue
 
+#: Control characters that multi-line text such as a description may contain.
+LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
 
-def _reject_control_characters(field: str, value: str) -> None:
+
+def _reject_control_characters(
+    field: str, value: str, allowed: frozenset[str] = frozenset()
+) -> None:
     for char in value:
-        if unicodedata.category(char) == "Cc":
+        if unicodedata.category(char) == "Cc" and char not in allowed:
             raise InvalidValue(
                 field,
                 f"{field} must not contain control characters such as "
@@ -20,12 +25,18 @@ def _reject_control_characters(field: str, value: str) -> None:
 
 
 def check_text(
-    field: str, value: object, *, max_length: int, allow_empty: bool = False
+    field: str,
+    value: object,
+    *,
+    max_length: int,
+    allow_empty: bool = False,
+    multiline: bool = False,
 ) -> str:
     """Return ``value`` unchanged if it is a string within the limits.
 
     Lengths count Unicode code points. Nothing is trimmed or truncated: a value
-    outside the limits is rejected.
+    outside the limits is rejected. Control characters are rejected, except line
+    breaks and tabs in ``multiline`` text.
     """
     if not isinstance(value, str):
         raise InvalidValue(field, f"{field} must be a string, got {value!r}")
@@ -36,7 +47,8 @@ def check_text(
             field,
             f"{field} is {len(value)} characters long; the maximum is {max_length}",
         )
-    _reject_control_characters(field, value)
+    allowed = LINE_BREAKS_AND_TABS if multiline else frozenset()
+    _reject_control_characters(field, value, allowed)
     return value
 
 

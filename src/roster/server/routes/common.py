@@ -73,8 +73,30 @@ def read_json(raw: bytes) -> dict[str, Any]:
     return body
 
 
+#: Largest request body the server reads, in bytes. Roster's bodies are a few
+#: fields, so anything near this is a mistake or an attack.
+MAX_BODY_BYTES = 1024 * 1024
+
+
 async def json_body(request: Request) -> dict[str, Any]:
-    return read_json(await request.body())
+    """Read the request body as a JSON object, rejecting bodies over the limit
+    with a 413 before reading all of them."""
+    too_large = ApiError(
+        413,
+        "body_too_large",
+        f"request body is larger than {MAX_BODY_BYTES} bytes; send less data",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return read_json(b"".join(chunks))
 
 
 def idempotent_create(
