@@ -170,7 +170,7 @@ def test_last_page_exactly_full(k8s: httpx.Client, limit: int) -> None:
     assert USER_COUNT % limit == 0
     assert len(body["items"]) == limit
     assert body["has_more"] is False
-    assert body["next_cursor"] is None
+    assert body["next_cursor"] is not None
     assert body["pages"] == pages
     assert body["total"] == USER_COUNT
 
@@ -183,7 +183,7 @@ def test_page_metadata_on_every_page(k8s: httpx.Client) -> None:
         assert body["total"] == USER_COUNT
         assert body["pages"] == 13
         assert body["has_more"] is (page < 13)
-        assert (body["next_cursor"] is None) is (page == 13)
+        assert body["next_cursor"] is not None
 
 
 def test_page_past_end_is_empty(k8s: httpx.Client) -> None:
@@ -193,6 +193,21 @@ def test_page_past_end_is_empty(k8s: httpx.Client) -> None:
     assert response.status_code == 200
     assert body["items"] == []
     assert body["total"] == USER_COUNT
+    assert body["has_more"] is False
+    assert body["next_cursor"] is None
+
+
+def test_cursor_of_last_page_gives_empty_page(k8s: httpx.Client) -> None:
+    last = k8s.get("/api/v2/users", params={"limit": 100, "page": 13}).json()
+
+    response = k8s.get(
+        "/api/v2/users",
+        params={"limit": 100, "page": 14, "cursor": last["next_cursor"]},
+    )
+    body = response.json()
+
+    assert response.status_code == 200
+    assert body["items"] == []
     assert body["has_more"] is False
     assert body["next_cursor"] is None
 

@@ -237,8 +237,10 @@ def fetch_page(
         last_key = tuple(getattr(rows[-1], c.key) for c in columns)
         if cursor is None:
             memory.put(("anchor", *page_scope, page), version, last_key)
-        if has_more:
-            next_cursor = encode_cursor(scope_id, page, last_key)
+        # The last page gets a cursor too: the reference's loop asks for one page
+        # past the end, and with the cursor that request seeks instead of running
+        # an OFFSET over the whole listing.
+        next_cursor = encode_cursor(scope_id, page, last_key)
 
     count_key = ("count", *scope)
     total = memory.get(count_key, version)
