@@ -334,3 +334,27 @@ def test_import_without_files_is_a_usage_error(
 
     assert result.exit_code == 2
     assert "nothing to import" in result.stderr
+
+
+def test_audit_with_reader_key_fails_cleanly(run: Any, org: Any) -> None:
+    result = run("audit", "--url", org.url, "--api-key", org.reader_key)
+
+    assert result.exit_code == 1
+    assert "403" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_changes_with_bad_cursor_fails_cleanly(run: Any, org: Any) -> None:
+    result = run("changes", "list", "--after", "x", *client_args(org))
+
+    assert result.exit_code == 1
+    assert "roster: error:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_url_without_scheme_fails_cleanly(run: Any, org: Any) -> None:
+    result = run("users", "list", "--url", "localhost:8080", "--api-key", "k")
+
+    assert result.exit_code == 1
+    assert "roster: error:" in result.stderr
+    assert "Traceback" not in result.stderr

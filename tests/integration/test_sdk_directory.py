@@ -191,3 +191,36 @@ def test_reader_key_cannot_write(org: Any) -> None:
         reader.users.create_user("no@example.org", "No")
 
     assert caught.value.status_code == 403
+
+
+def test_walk_by_created_at_survives_renames(client: Any, org: Any) -> None:
+    users = seed_users(client, 120)
+    expected = {u["id"] for u in users}
+    stop = threading.Event()
+    renamed: list[int] = []
+
+    def rename() -> None:
+        with roster.Client(base_url=org.url, api_key=org.api_key) as writer:
+            for n, user in enumerate(users):
+                if stop.is_set():
+                    return
+                writer.users.update_user(
+                    user["id"], name=f"Zed {n}", email=f"z{n}@x.org"
+                )
+                renamed.append(n)
+
+    thread = threading.Thread(target=rename)
+    seen: list[str] = []
+    page = 1
+    thread.start()
+    try:
+        while batch := client.users.list_users(limit=9, page=page, sort="created_at"):
+            seen.extend(u["id"] for u in batch)
+            page += 1
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+    assert renamed, "no rename happened during the walk"
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected

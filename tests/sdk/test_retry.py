@@ -398,3 +398,62 @@ def test_api_key_never_appears_in_logs_or_errors(caplog):
     assert any("HTTP Request" in text for text in texts)
     assert all(secret not in text for text in texts)
     assert server.requests[0].headers["authorization"] == f"UserKey {secret}"
+
+
+def test_retried_delete_after_reset_takes_404_as_done(server, make_client):
+    server.play(Reset(), Reply(404, error("user_not_found", "user 'u1' not found")))
+
+    result = make_client(server.url).users.delete_user("u1")
+
+    assert result is None
+    assert server.count == 2
+
+
+def test_first_delete_404_is_not_found(server, make_client):
+    server.play(Reply(404, error("user_not_found", "user 'u1' not found")))
+
+    with pytest.raises(roster.UserNotFoundError):
+        make_client(server.url).users.delete_user("u1")
+
+    assert server.count == 1
+
+
+def test_retried_patch_412_says_earlier_attempt(server, make_client):
+    server.play(Reset(), Reply(412, error("precondition_failed", "user has changed")))
+
+    with pytest.raises(roster.UserError) as caught:
+        make_client(server.url).users.update_user("u1", name="B", if_match='"1"')
+
+    assert caught.value.status_code == 412
+    assert "an earlier attempt may have applied the change" in str(caught.value)
+    assert server.count == 2
+
+
+@pytest.mark.parametrize("segment", [".", ".."])
+def test_dot_segments_are_rejected_before_sending(server, make_client, segment):
+    client = make_client(server.url)
+
+    with pytest.raises(roster.GroupArgumentError):
+        client.users.remove_member("g1", segment)
+    with pytest.raises(roster.UserArgumentError):
+        client.users.get_user(segment)
+
+    assert server.count == 0
+
+
+def test_slash_in_email_is_rejected_before_sending(server, make_client):
+    with pytest.raises(roster.UserArgumentError) as caught:
+        make_client(server.url).users.get_user(email="a/b@example.org")
+
+    assert "list_users(email=...)" in str(caught.value)
+    assert server.count == 0
+
+
+def test_timestamp_before_year_one_in_utc_is_rejected(server, make_client):
+    with pytest.raises(roster.UserArgumentError) as caught:
+        make_client(server.url).users.list_users(
+            created_since="0001-01-01T00:00:00+05:00"
+        )
+
+    assert "created_since" in str(caught.value)
+    assert server.count == 0

@@ -29,9 +29,9 @@ def test_get_user_by_id_returns_resource_with_etag(server, make_client):
 def test_get_user_by_email_encodes_path_segment(server, make_client):
     server.play(Reply(200, USER))
 
-    make_client(server.url).users.get_user(email="anna+ops/x@example.org")
+    make_client(server.url).users.get_user(email="anna+ops%x@example.org")
 
-    assert server.requests[0].path == "/api/v2/users/anna%2Bops%2Fx%40example.org"
+    assert server.requests[0].path == "/api/v2/users/anna%2Bops%25x%40example.org"
 
 
 def test_get_user_accepts_uuid(server, make_client):

@@ -45,9 +45,9 @@ def open_database(database: str | None, *, migrate: bool = True) -> Database:
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors that end a command with a message instead of a traceback."""
-    from roster.exceptions import GroupError, UserError
+    from roster.exceptions import RosterError
 
-    errors: list[type[BaseException]] = [CommandFailed, UserError, GroupError]
+    errors: list[type[BaseException]] = [CommandFailed, RosterError]
     try:
         from sqlalchemy.exc import OperationalError
 

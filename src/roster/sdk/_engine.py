@@ -78,6 +78,9 @@ class CallRun(Generic[T]):
         self._deadline = self._started + settings.timeouts.total
         self._attempt_started = self._started
         self._idempotent = is_idempotent(call.method, call.headers)
+        # Set once an attempt failed after its request may have reached the
+        # server, so that a later attempt can meet the effect of an earlier one.
+        self._maybe_applied = False
 
     @property
     def request_id(self) -> str:
@@ -143,8 +146,23 @@ class CallRun(Generic[T]):
                     call, response, problem, self.attempts
                 ) from problem
 
+        if self._maybe_applied and call.method == "DELETE" and status == 404:
+            # An earlier attempt deleted the resource and lost its response. The
+            # resource is gone, which is what the caller asked for.
+            logger.warning(
+                "%s %s answered 404 after an earlier attempt may have succeeded; "
+                "taking it as deleted (request id %s)",
+                call.method,
+                call.path,
+                request_id,
+            )
+            return _Done(call.parse(response))
+
         if status not in self.settings.retry.retry_statuses or not self._idempotent:
-            raise error_from_response(call, response, self.attempts)
+            stop_reason = None
+            if self._maybe_applied and status in (409, 412):
+                stop_reason = "an earlier attempt may have applied the change"
+            raise error_from_response(call, response, self.attempts, stop_reason)
 
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         delay, stop_reason = self._plan_retry(retry_after)
@@ -155,6 +173,8 @@ class CallRun(Generic[T]):
             delay, f"HTTP {status}" + (f" {error.code}" if error.code else "")
         )
         self.last_error = error
+        # A proxy's 502 or 504 may come after the server applied the request.
+        self._maybe_applied = self._maybe_applied or status in (502, 504)
         return _Wait(delay)
 
     def on_transport_error(self, error: httpx.HTTPError, trial: bool) -> _Wait:
@@ -191,6 +211,8 @@ class CallRun(Generic[T]):
             raise failure from error
         self._log_retry(delay, describe_transport_error(error))
         self.last_error = failure
+        if not request_was_not_sent(error):
+            self._maybe_applied = True
         return _Wait(delay)
 
     def abandon(self, trial: bool) -> None:

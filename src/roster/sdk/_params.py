@@ -132,7 +132,12 @@ class Arguments:
             self.fail(
                 f"{name} must have a time zone, such as 'Z' or '+02:00', got {value!r}"
             )
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        try:
+            in_utc = moment.astimezone(UTC)
+        except OverflowError:
+            # Such as 0001-01-01T00:00:00+05:00, which is before year 1 in UTC.
+            self.fail(f"{name} is out of the range of UTC timestamps: {value!r}")
+        return in_utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def identifier(self, name: str, value: object) -> str:
         """Return an id, name or email as one percent-encoded path segment."""
@@ -140,6 +145,17 @@ class Arguments:
             value = str(value)
         if not isinstance(value, str) or not value.strip():
             self.fail(f"{name} must be a non-empty str or UUID, got {value!r}")
+        # httpx removes "." and ".." segments (RFC 3986 section 5.2.4), which
+        # would send the request to the parent resource, and the server decodes
+        # "%2F" before routing, so neither can name a single resource.
+        if value in (".", ".."):
+            self.fail(f"{name} cannot be {value!r}")
+        if "/" in value:
+            self.fail(
+                f"{name} {value!r} contains '/', which cannot be sent as one URL "
+                "path segment; look it up with a filter instead, such as "
+                "list_users(email=...)"
+            )
         return quote(value, safe="")
 
     def header_value(self, name: str, value: object) -> str | None:
