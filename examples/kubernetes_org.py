@@ -7,7 +7,7 @@
    finds nothing to change.
 4. List the users page by page and the groups, as a table and as JSON, through the
    ``roster`` CLI and through the Python SDK.
-5. Stop the server it started.
+5. Stop the server it started and revoke the key it created.
 
 Usage: python examples/kubernetes_org.py [--database URL]
 """
@@ -131,6 +131,7 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
+    key_name: str | None = None
     heading(f"Starting roster serve on {url}")
     server = subprocess.Popen(
         [sys.executable, "-m", "roster.cli", "serve", "--port", str(port)], env=env
@@ -181,6 +182,11 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         print(f"roster serve exited with code {server.returncode}")
+        if key_name is not None:
+            # Each run makes a key of its own; revoking it leaves no usable
+            # admin key behind in the database.
+            roster_cli("keys", "revoke", "--org", ORG, "--name", key_name, env=env)
+            print(f"revoked key {key_name!r}")
 
 
 if __name__ == "__main__":

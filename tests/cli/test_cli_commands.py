@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -358,3 +360,105 @@ def test_url_without_scheme_fails_cleanly(run: Any, org: Any) -> None:
     assert result.exit_code == 1
     assert "roster: error:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_csv_export_imports_again(
+    run: Any, k8s_org: Any, make_another_org: Any
+) -> None:
+    exported = run("users", "list", "--all", "-o", "csv", *client_args(k8s_org))
+    groups = run("groups", "list", "--custom", "-o", "csv", *client_args(k8s_org))
+    target = make_another_org()
+    folder = Path(tempfile.mkdtemp())
+    (folder / "users.csv").write_text(exported.stdout, encoding="utf-8")
+    (folder / "groups.csv").write_text(groups.stdout, encoding="utf-8")
+
+    imported = run("import", "--org", target.name, str(folder), *database_arg(target))
+    copied = run("users", "list", "--all", "-o", "json", *client_args(target))
+
+    assert imported.exit_code == 0, imported.stderr
+    users = json.loads(copied.stdout)
+    assert len(users) == 1276
+    assert sum(len(u["groups"]) for u in users) > 1000
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--status", "bogus"],
+        ["--sort", "bogus"],
+        ["--created-since", "yesterday"],
+        ["--updated-since", "2026-01-31T09:00:00"],
+    ],
+)
+def test_invalid_filter_is_a_usage_error(run: Any, org: Any, option: list[str]) -> None:
+    result = run("users", "list", *option, *client_args(org))
+
+    assert result.exit_code == 2
+    assert option[0] in result.stderr
+
+
+def test_parent_given_by_name(run: Any, org: Any) -> None:
+    parent = json.loads(run("groups", "create", "platform", *client_args(org)).stdout)
+
+    child = run("groups", "create", "sre", "--parent", "platform", *client_args(org))
+
+    assert child.exit_code == 0, child.stderr
+    assert json.loads(child.stdout)["parent_id"] == parent["id"]
+
+
+def test_script_without_server_extra_explains(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from roster.cli import entry
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "click" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+    with pytest.raises(SystemExit) as exit:
+        entry.main()
+
+    assert exit.value.code == 1
+    assert "pip install 'orgroster[server]'" in capsys.readouterr().err
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_narrow_terminal_keeps_ids_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from roster.cli import output
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    rows = [
+        {
+            "email": f"someone.with.a.long.name{i}@k8s.example.org",
+            "name": "Aaliyah van Liendert-Oyelaran 郭欢",
+            "status": "active",
+            "groups": [],
+            "id": str(uuid.uuid4()),
+        }
+        for i in range(3)
+    ]
+    stream = FakeTerminal()
+
+    output.write_rows(
+        rows,
+        "table",
+        table=output.USER_TABLE,
+        csv_columns=output.USER_CSV,
+        empty="",
+        stream=stream,
+    )
+
+    text = stream.getvalue()
+    for row in rows:
+        assert row["id"] in text
+        assert row["email"] in text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -88,6 +90,25 @@ def _counted(rows: Iterator[dict[str, Any]], label: str) -> Iterator[dict[str, A
             yield row
 
 
+def _with_group_names(
+    client: Any, rows: Iterable[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """Add each row's group names as ``groups`` and its ids as ``group_ids``."""
+    names = {group["id"]: group["name"] for group in client.users.list_groups()}
+    for row in rows:
+        ids = row.get("groups") or []
+        yield {**row, "group_ids": ids, "groups": [names.get(i, i) for i in ids]}
+
+
+def _group_id(client: Any, ref: str) -> str:
+    """Return the id of the group with this id or name."""
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError:
+        group: dict[str, Any] = client.users.get_group(name=ref)
+        return str(group["id"])
+
+
 def _user_filters(options: dict[str, Any]) -> dict[str, Any]:
     names = (
         "status",
@@ -102,20 +123,62 @@ def _user_filters(options: dict[str, Any]) -> dict[str, Any]:
     return {n: options[n] for n in names if options.get(n) is not None}
 
 
+if TYPE_CHECKING:
+    _StrParamType = click.ParamType[str]
+else:
+    # click.ParamType is generic only in recent click releases.
+    _StrParamType = click.ParamType
+
+
+class Timestamp(_StrParamType):
+    """An RFC 3339 timestamp with an offset, checked before any request."""
+
+    name = "timestamp"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            self.fail(
+                f"{value!r} is not an RFC 3339 timestamp with an offset, such as "
+                "2026-01-31T09:00:00Z",
+                param,
+                ctx,
+            )
+        return str(value)
+
+
+USER_SORTS = ("email", "name", "created_at", "updated_at")
+
+
 def _user_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for name, help_text in reversed(
-        [
-            ("--status", "active, invited or deactivated."),
-            ("--email", "Exact email, any case."),
-            ("--email-domain", "Domain after the @."),
-            ("--name-contains", "Part of the name, any case."),
-            ("--group", "Direct members of this group (id or name)."),
-            ("--created-since", "RFC 3339 time, such as 2026-01-31T00:00:00Z."),
-            ("--updated-since", "RFC 3339 time."),
-            ("--sort", "email, name, created_at, updated_at; prefix - to reverse."),
-        ]
-    ):
-        command = click.option(name, help=help_text)(command)
+    sorts = [spec for name in USER_SORTS for spec in (name, f"-{name}")]
+    options = [
+        click.option(
+            "--status",
+            type=click.Choice(["active", "invited", "deactivated"]),
+            help="Only users with this status.",
+        ),
+        click.option("--email", help="Exact email, any case."),
+        click.option("--email-domain", help="Domain after the @, any case."),
+        click.option("--name-contains", help="Part of the name, any case."),
+        click.option("--group", help="Direct members of this group (id or name)."),
+        click.option(
+            "--created-since", type=Timestamp(), help="Created at or after this time."
+        ),
+        click.option(
+            "--updated-since", type=Timestamp(), help="Changed at or after this time."
+        ),
+        click.option(
+            "--sort",
+            type=click.Choice(sorts),
+            help="Order by this field; a leading - reverses it. Default: email.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
     return command
 
 
@@ -124,7 +187,11 @@ def _paging_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--all", "walk_all", is_flag=True, help="Every page, not just one."
     )(command)
     command = click.option(
-        "--page", type=click.IntRange(min=1), default=1, show_default=True
+        "--page",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Page number, from 1.",
     )(command)
     command = click.option(
         "--limit",
@@ -172,6 +239,8 @@ def users_list(
         )
     else:
         rows = client.users.list_users(limit=limit, page=page, **chosen)
+    if output == "csv":
+        rows = _with_group_names(client, rows)
     _write(output, rows, "users")
 
 
@@ -315,7 +384,7 @@ def groups_get(ctx: click.Context, url: str, api_key: str | None, ref: str) -> N
 @groups.command("create")
 @click.argument("name")
 @click.option("--description", help="What the group is for.")
-@click.option("--parent", "parent_id", help="Id of the parent group.")
+@click.option("--parent", "parent_id", help="Id or name of the parent group.")
 @_connection_options
 def groups_create(
     ctx: click.Context,
@@ -327,6 +396,8 @@ def groups_create(
 ) -> None:
     """Create a group and print it as JSON."""
     client = _client(ctx, url, api_key)
+    if parent_id is not None:
+        parent_id = _group_id(client, parent_id)
     render.write_object(
         client.users.create_group(name, description=description, parent_id=parent_id)
     )
@@ -336,7 +407,7 @@ def groups_create(
 @click.argument("group_id")
 @click.option("--name")
 @click.option("--description")
-@click.option("--parent", "parent_id", help="Id of the new parent group.")
+@click.option("--parent", "parent_id", help="Id or name of the new parent group.")
 @click.option("--no-parent", is_flag=True, help="Make the group top-level.")
 @_connection_options
 def groups_update(
@@ -359,7 +430,7 @@ def groups_update(
     if parent_id is not None and no_parent:
         fail("give --parent or --no-parent, not both", usage=True)
     if parent_id is not None:
-        changes["parent_id"] = parent_id
+        changes["parent_id"] = _group_id(client, parent_id)
     if no_parent:
         changes["parent_id"] = None
     if not changes:
@@ -409,6 +480,8 @@ def groups_members(
         rows = client.users.list_members(
             group_id, limit=limit, page=page, transitive=transitive
         )
+    if output == "csv":
+        rows = _with_group_names(client, rows)
     _write(output, rows, "members")
 
 

@@ -60,6 +60,17 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _describe(error: BaseException) -> str:
+    """Return a one-line message for an expected error."""
+    original = getattr(error, "orig", None)
+    if original is not None:
+        # A SQLAlchemy error: the driver's own message, without the SQL,
+        # parameters and help links that SQLAlchemy appends.
+        first_line = str(original).strip().splitlines()[0] if str(original) else ""
+        return f"database error: {first_line or type(original).__name__}"
+    return str(error).strip() or type(error).__name__
+
+
 def run_guarded(command: click.Group, argv: list[str] | None) -> Any:
     try:
         return command.main(args=argv, prog_name="roster", standalone_mode=False)
@@ -71,7 +82,7 @@ def run_guarded(command: click.Group, argv: list[str] | None) -> Any:
         error.show()
         sys.exit(error.exit_code)
     except _expected_errors() as error:
-        message = str(error).strip() or type(error).__name__
+        message = _describe(error)
         click.echo(f"roster: error: {message}", err=True)
         sys.exit(getattr(error, "exit_code", 1))
     except BrokenPipeError:

@@ -37,6 +37,10 @@ def cli(verbose: int) -> None:
     )
     # Alembic reports its migration context at INFO on every schema check.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    if verbose == 0:
+        # The SDK logs each retry at WARNING; a command shows only the final
+        # error unless -v asks for more.
+        logging.getLogger("roster.sdk").setLevel(logging.ERROR)
 
 
 @cli.command()
@@ -157,6 +161,7 @@ def keys_list(org_name: str, database: str | None) -> None:
 
     store = open_database(database)
     with store.read() as session:
+        click.echo("NAME\tROLE\tPREFIX\tSTATE")
         for key in list_keys(session, get_org(session, org_name)):
             state = "revoked" if key.revoked_at else "active"
             click.echo(f"{key.name}\t{key.role}\t{key.prefix}...\t{state}")

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 FORMATS = ("table", "json", "csv")
@@ -26,6 +27,9 @@ FORMATS = ("table", "json", "csv")
 class Column:
     header: str
     value: Callable[[dict[str, Any]], Any]
+    #: Identifiers are never wrapped, so they can be copied from a terminal;
+    #: other columns fold to make room for them.
+    wrap: bool = True
 
 
 def _text(value: Any) -> str:
@@ -59,20 +63,30 @@ def _csv_columns(*names: str) -> list[Column]:
 
 
 USER_TABLE = [
-    Column("EMAIL", _field("email")),
+    Column("EMAIL", _field("email"), wrap=False),
     Column("NAME", _field("name")),
-    Column("STATUS", _field("status")),
-    Column("GROUPS", _count("group")),
-    Column("ID", _field("id")),
+    Column("STATUS", _field("status"), wrap=False),
+    Column("GROUPS", _count("group"), wrap=False),
+    Column("ID", _field("id"), wrap=False),
 ]
+# ``groups`` holds group names, so that the file can be imported again with
+# ``roster import``; ``group_ids`` holds the ids that the API returns.
 USER_CSV = _csv_columns(
-    "id", "email", "name", "status", "image", "groups", "created_at", "updated_at"
+    "email",
+    "name",
+    "status",
+    "groups",
+    "id",
+    "image",
+    "group_ids",
+    "created_at",
+    "updated_at",
 )
 GROUP_TABLE = [
-    Column("NAME", _field("name")),
-    Column("TYPE", lambda row: "System" if row.get("system") else "Custom"),
-    Column("MEMBERS", _field("member_count")),
-    Column("ID", _field("id")),
+    Column("NAME", _field("name"), wrap=False),
+    Column("TYPE", lambda row: "System" if row.get("system") else "Custom", wrap=False),
+    Column("MEMBERS", _field("member_count"), wrap=False),
+    Column("ID", _field("id"), wrap=False),
     Column("DESCRIPTION", _field("description")),
 ]
 GROUP_CSV = _csv_columns(
@@ -85,8 +99,17 @@ GROUP_CSV = _csv_columns(
     "created_at",
     "updated_at",
 )
-MEMBER_TABLE = [*USER_TABLE[:3], Column("ROLE", _field("role")), USER_TABLE[4]]
-MEMBER_CSV = [*USER_CSV, Column("role", _field("role"))]
+MEMBER_TABLE = [
+    *USER_TABLE[:3],
+    # A member through a nested group only has no role in this group.
+    Column("ROLE", lambda row: row.get("role") or "nested"),
+    USER_TABLE[4],
+]
+MEMBER_CSV = [
+    *USER_CSV,
+    Column("role", _field("role")),
+    Column("via", _field("via")),
+]
 CHANGE_TABLE = [
     Column("SEQ", _field("seq")),
     Column("TIME", _field("occurred_at")),
@@ -126,7 +149,7 @@ def write_rows(
         return 0
     rich_table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in table:
-        rich_table.add_column(column.header, overflow="fold")
+        rich_table.add_column(column.header, overflow="fold", no_wrap=not column.wrap)
     for row in collected:
         rich_table.add_row(*(_text(c.value(row)) for c in table))
     console = Console(
@@ -135,6 +158,12 @@ def write_rows(
     if not console.is_terminal:
         # Not a terminal: never wrap, so a pipe or file receives whole values.
         console.width = 100_000
+    else:
+        # rich crops unwrappable columns that do not fit. Rather than cut an id,
+        # draw the table wider than the terminal and let its lines wrap there.
+        unbounded = console.options.update_width(100_000)
+        needed = Measurement.get(console, unbounded, rich_table).minimum
+        console.width = max(console.width, needed)
     with console.capture() as capture:
         console.print(rich_table, crop=False)
     # rich pads every cell to its column's width; trailing spaces help no reader.
