@@ -189,7 +189,8 @@ def test_each_retry_attempt_counts_as_failure(server, make_client):
     assert caught.value.attempts == 3
     assert caught.value.status_code == 503
     assert isinstance(caught.value.__cause__, roster.UserError)
-    assert "the last attempt failed with" in str(caught.value)
+    assert "the last attempt failed with: HTTP 503 unavailable" in str(caught.value)
+    assert str(caught.value).count("Failed to list users") == 1
 
 
 def test_group_call_rejection_is_group_error(server, make_client):

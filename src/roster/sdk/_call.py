@@ -192,7 +192,13 @@ def error_from_rejection(
     """Build the exception for a call that the circuit breaker rejected."""
     detail = reason
     if last_error is not None:
-        detail += f"; the last attempt failed with: {last_error.message}"
+        # The last error's message starts with the same "Failed to <action>";
+        # keep only what follows it.
+        prefix = f"Failed to {call.action}"
+        last = last_error.message
+        if last.startswith(prefix):
+            last = last.partition(": ")[2] or last
+        detail += f"; the last attempt failed with: {last}"
     message = _message(call, attempts, None, detail, None)
     return call.family.circuit_open(
         message,
