@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,12 @@ class Result:
 
 
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Any:
+def run(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    # The command sets logger levels for its process; restore them for the
+    # tests that follow.
+    loggers = [logging.getLogger(name) for name in ("", "roster.sdk", "alembic")]
+    levels = [logger.level for logger in loggers]
+
     def run(*args: str) -> Result:
         capsys.readouterr()
         try:
@@ -41,7 +48,9 @@ def run(capsys: pytest.CaptureFixture[str]) -> Any:
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
-    return run
+    yield run
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 def client_args(org: Any) -> list[str]:

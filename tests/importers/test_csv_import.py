@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from roster.importers.csv_import import ImportFailed, ImportReport, import_directory
+from roster.store import directory
 from roster.store.db import Database
 from roster.store.models import Change, Group, Membership, Organization, User
 from roster.store.orgs import get_org
@@ -320,6 +321,52 @@ BAD_FILES = {
     "system-child": BadFile(
         "groups.csv", BASE_GROUPS + "everyone,,core\n", 4, "system"
     ),
+    "nfd-duplicate-email": BadFile(
+        "users.csv",
+        BASE_USERS
+        + "zo\u00eb@example.org,Zoe,active,\n"
+        + "zoe\u0308@xn--exmple-cua.org,Zoe,active,\n"
+        + "ZOË@EXÄMPLE.ORG,Zoe,active,\n",
+        7,
+        "line 6",
+    ),
+    "duplicate-user-column": BadFile(
+        "users.csv", "email,name,email\nada@example.org,Ada,x\n", 1, "email appear"
+    ),
+    "duplicate-group-column": BadFile(
+        "groups.csv", "name,parent,parent\nops,,\n", 1, "parent appear"
+    ),
+    "dot-group": BadFile("groups.csv", BASE_GROUPS + "..,,\n", 4, "path segment"),
+    "slash-group": BadFile("groups.csv", BASE_GROUPS + "a/b,,\n", 4, "'/'"),
+    "spaced-group": BadFile("groups.csv", BASE_GROUPS + " ops,,\n", 4, "whitespace"),
+    "zero-width-group": BadFile(
+        "groups.csv", BASE_GROUPS + "o\u200bps,,\n", 4, "U+200B"
+    ),
+    "bidi-group": BadFile("groups.csv", BASE_GROUPS + "\u202eops,,\n", 4, "U+202E"),
+    "spaced-parent": BadFile(
+        "groups.csv", BASE_GROUPS + "ops,, core\n", 4, "column parent"
+    ),
+    "spaced-membership-group": BadFile(
+        "memberships.csv",
+        BASE_MEMBERS + "core ,bob@example.org,member\n",
+        3,
+        "column group",
+    ),
+    "spaced-users-group": BadFile(
+        "users.csv", BASE_USERS + "e@example.org,E,active,core; web\n", 5, "groups"
+    ),
+    "expanding-user-name": BadFile(
+        "users.csv",
+        BASE_USERS + "e@example.org," + "\ufdfa" * 43 + ",active,\n",
+        5,
+        "to 774 characters, beyond the maximum of 768",
+    ),
+    "expanding-group-name": BadFile(
+        "groups.csv",
+        BASE_GROUPS + "\u337f" * 97 + ",,\n",
+        4,
+        "to 388 characters, beyond the maximum of 384",
+    ),
 }
 
 
@@ -377,3 +424,103 @@ def test_missing_file_is_reported(
     assert failure.value.path == missing
     assert failure.value.line == 0
     assert "cannot open" in failure.value.reason
+
+
+def users_by_email(db: Database, org_name: str) -> dict[str, User]:
+    with db.read() as session:
+        org = get_org(session, org_name)
+        users = session.scalars(select(User).where(User.org_id == org.id))
+        return {u.email: u for u in users}
+
+
+def groups_by_name(db: Database, org_name: str) -> dict[str, Group]:
+    with db.read() as session:
+        org = get_org(session, org_name)
+        groups = session.scalars(select(Group).where(Group.org_id == org.id))
+        return {g.name: g for g in groups}
+
+
+def test_users_without_status_column_keep_status(
+    backend: Database, seeded: str, tmp_path: Path
+) -> None:
+    with backend.write() as session:
+        org = get_org(session, seeded)
+        directory.update_user(
+            session, org.id, "test", "ada@example.org", {"status": "deactivated"}
+        )
+    users = (
+        "email,name\nada@example.org,Ada\nbob@example.org,Bob\nnew@example.org,New\n"
+    )
+    write(tmp_path, "users.csv", users)
+
+    report = import_from(backend, seeded, tmp_path)
+    statuses = {e: u.status for e, u in users_by_email(backend, seeded).items()}
+
+    assert report.users_created == 1
+    assert report.users_updated == 0
+    assert statuses == {
+        "ada@example.org": "deactivated",
+        "bob@example.org": "invited",
+        "cyd@example.org": "active",
+        "new@example.org": "active",
+    }
+
+
+def test_users_without_status_column_still_get_renamed(
+    backend: Database, seeded: str, tmp_path: Path
+) -> None:
+    write(tmp_path, "users.csv", "email,name\nbob@example.org,Robert\n")
+
+    report = import_from(backend, seeded, tmp_path)
+    bob = users_by_email(backend, seeded)["bob@example.org"]
+
+    assert report.users_updated == 1
+    assert bob.name == "Robert"
+    assert bob.status == "invited"
+
+
+def test_groups_without_description_column_keep_descriptions(
+    backend: Database, seeded: str, tmp_path: Path
+) -> None:
+    write(tmp_path, "groups.csv", "name,parent\ncore,\nweb,core\nops,core\n")
+    before = snapshot(backend, seeded)
+
+    report = import_from(backend, seeded, tmp_path)
+    groups = groups_by_name(backend, seeded)
+
+    assert report.groups_created == 1
+    assert report.groups_updated == 0
+    assert groups["core"].description == "Core team"
+    assert groups["web"].description == "Web team"
+    assert groups["ops"].description == ""
+    assert groups["ops"].parent_id == groups["core"].id
+    assert snapshot(backend, seeded).updated == before.updated | {
+        ("ops", groups["ops"].updated_at.isoformat())
+    }
+
+
+def test_groups_without_parent_column_keep_parents(
+    backend: Database, seeded: str, tmp_path: Path
+) -> None:
+    groups_csv = "name,description\ncore,Core team\nweb,Web\nops,Ops team\n"
+    write(tmp_path, "groups.csv", groups_csv)
+
+    report = import_from(backend, seeded, tmp_path)
+    groups = groups_by_name(backend, seeded)
+
+    assert report.groups_created == 1
+    assert report.groups_updated == 1
+    assert groups["web"].parent_id == groups["core"].id
+    assert groups["web"].description == "Web"
+    assert groups["ops"].parent_id is None
+
+
+def test_groups_with_empty_parent_cell_lose_parent(
+    backend: Database, seeded: str, tmp_path: Path
+) -> None:
+    write(tmp_path, "groups.csv", "name,parent\nweb,\n")
+
+    report = import_from(backend, seeded, tmp_path)
+
+    assert report.groups_updated == 1
+    assert groups_by_name(backend, seeded)["web"].parent_id is None

@@ -65,6 +65,20 @@ def test_feed_entries_name_the_key(admin: httpx.Client, org: Any) -> None:
     assert org.api_key[:10] not in response.text
 
 
+def test_feed_for_reader_key_omits_actor(
+    admin: httpx.Client, reader: httpx.Client
+) -> None:
+    expected = make_every_change(admin)
+
+    response = reader.get("/api/v2/changes")
+    items = response.json()["items"]
+
+    assert response.status_code == 200
+    assert [c["type"] for c in items] == expected
+    assert all("actor" not in c for c in items)
+    assert "admin-key" not in response.text
+
+
 def test_feed_entries_carry_the_resource(admin: httpx.Client) -> None:
     user = create_user(admin, "feed@example.org", "Feed")
     group = create_group(admin, "feeders")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any
@@ -316,7 +317,16 @@ def test_unicode_user_name_round_trips(admin: httpx.Client, name: str) -> None:
     assert [u["name"] for u in listed] == [name]
 
 
-@pytest.mark.parametrize("name", UNICODE_NAMES)
+# Group names may not contain format characters (Unicode category Cf), such as
+# the zero-width joiner of the emoji and the right-to-left override.
+UNICODE_GROUP_NAMES = [
+    name
+    for name in UNICODE_NAMES
+    if not any(unicodedata.category(char) == "Cf" for char in name)
+]
+
+
+@pytest.mark.parametrize("name", UNICODE_GROUP_NAMES)
 def test_unicode_group_name_round_trips(admin: httpx.Client, name: str) -> None:
     created = create_group(admin, name, description=name * 2)
     fetched = admin.get(f"/api/v2/groups/{created['id']}").json()

@@ -241,7 +241,9 @@ def test_stale_if_match_is_412(admin: httpx.Client, anna: dict[str, Any]) -> Non
     assert admin.get(f"/api/v2/users/{anna['id']}").json()["name"] == "Second"
 
 
-@pytest.mark.parametrize("tag", ['"1"', 'W/"1"', "*"])
+@pytest.mark.parametrize(
+    "tag", ['"1"', "*", '"0", "1"', '"1", W/"1"', '"7" ,"1"', ', "1",']
+)
 def test_current_if_match_is_accepted(
     admin: httpx.Client, anna: dict[str, Any], tag: str
 ) -> None:
@@ -263,7 +265,38 @@ def test_stale_if_match_blocks_delete(
     assert admin.get(f"/api/v2/users/{anna['id']}").status_code == 200
 
 
-@pytest.mark.parametrize("tag", ["abc", '"x1"', '"²"', '"' + "9" * 5000 + '"'])
+@pytest.mark.parametrize(
+    "tag",
+    ['W/"1"', 'W/"1", W/"2"', '"x1"', '"²"', '"' + "9" * 5000 + '"', '"2", "3"', ""],
+    ids=["weak", "weak-list", "other-tag", "latin1", "long", "stale-list", "empty"],
+)
+def test_non_matching_if_match_is_412(
+    admin: httpx.Client, anna: dict[str, Any], tag: str
+) -> None:
+    response = admin.patch(
+        f"/api/v2/users/{anna['id']}",
+        json={"name": "Second"},
+        headers={"If-Match": tag.encode("latin-1", "replace")},
+    )
+
+    assert response.status_code == 412
+    assert error_code(response) == "precondition_failed"
+    assert admin.get(f"/api/v2/users/{anna['id']}").json()["name"] == "Anna Garza"
+
+
+def test_if_match_lines_form_one_list(
+    admin: httpx.Client, anna: dict[str, Any]
+) -> None:
+    response = admin.patch(
+        f"/api/v2/users/{anna['id']}",
+        json={"name": "Second"},
+        headers=[("If-Match", '"5"'), ("If-Match", '"1"')],
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("tag", ["abc", "1", "W/1", '"1" "2"', '*, "1"', '"1', "tag3"])
 def test_malformed_if_match_is_400(
     admin: httpx.Client, anna: dict[str, Any], tag: str
 ) -> None:

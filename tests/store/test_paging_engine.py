@@ -391,16 +391,16 @@ def test_malformed_cursor_is_rejected(
 def test_page_memory_is_bounded() -> None:
     memory = PageMemory(max_entries=3)
     for i in range(5):
-        memory.put(("key", i), 1, i)
+        memory.put(("anchor", b"scope", i), 1, i)
 
     assert len(memory) == 3
-    assert memory.get(("key", 0), 1) is None
-    assert memory.get(("key", 4), 1) == 4
+    assert memory.get(("anchor", b"scope", 0), 1) is None
+    assert memory.get(("anchor", b"scope", 4), 1) == 4
 
 
 def test_page_memory_ignores_other_versions() -> None:
     memory = PageMemory()
-    memory.put(("key",), 7, "boundary")
+    memory.put(("anchor", b"scope", 1), 7, "boundary")
 
-    assert memory.get(("key",), 8) is None
-    assert memory.get(("key",), 7) == "boundary"
+    assert memory.get(("anchor", b"scope", 1), 8) is None
+    assert memory.get(("anchor", b"scope", 1), 7) == "boundary"

@@ -1,17 +1,27 @@
 """Importing a directory from CSV files, all or nothing.
 
-Three files, each with a header row (extra columns are ignored):
+Three files, each with a header row that names each column once (extra columns
+are ignored):
 
-* ``users.csv``: ``email``, ``name``, optional ``status`` (default ``active``) and
-  optional ``groups`` (group names separated by ``;``, joined as ``member``);
-* ``groups.csv``: ``name``, optional ``description`` and ``parent`` (a group name);
+* ``users.csv``: ``email``, ``name``, optional ``status`` (an empty cell means
+  ``active``) and optional ``groups`` (group names separated by ``;``, joined as
+  ``member``);
+* ``groups.csv``: ``name``, optional ``description`` and ``parent`` (a group name;
+  an empty cell means no parent);
 * ``memberships.csv``: ``group``, ``email``, optional ``role`` (default ``member``).
+
+Values are checked by the same rules as the API's, and nothing is trimmed. No
+group name may start or end with whitespace, so such a name is rejected, and so
+is such a reference to a group (``parent``, ``group`` or a name in ``groups``).
 
 Every row is checked before anything is written, and the writes happen in one
 transaction, so a bad row leaves the database as it was. Importing the same files
-again changes nothing: users are matched by email and groups by name
-(case-insensitively), and only differences are written. Users, groups and
-memberships that the files do not mention are left alone.
+again changes nothing: users are matched by email (as ``normalize_email``
+compares them) and groups by name (case-insensitively), and only differences are
+written. Only the columns a file has are compared and written: without a
+``status`` column existing users keep their status and new ones are ``active``,
+and without a ``description`` or ``parent`` column existing groups keep theirs.
+Users, groups and memberships that the files do not mention are left alone.
 """
 
 from __future__ import annotations
@@ -34,9 +44,7 @@ from roster.store.errors import StoreError
 from roster.store.models import (
     DESCRIPTION_MAX,
     EMAIL_MAX,
-    GROUP_NAME_MAX,
     MEMBER_ROLES,
-    NAME_MAX,
     USER_STATUSES,
     Group,
     Membership,
@@ -47,7 +55,9 @@ from roster.store.orgs import get_org
 from roster.store.validation import (
     check_choice,
     check_email,
+    check_group_name,
     check_text,
+    check_user_name,
     fold,
     normalize_email,
 )
@@ -73,14 +83,17 @@ class UserRow:
     line: int
     email: str
     name: str
-    status: str
+    #: None when users.csv has no ``status`` column.
+    status: str | None
 
 
 @dataclass
 class GroupRow:
     line: int
     name: str
+    #: Used only when groups.csv has a ``description`` column.
     description: str
+    #: None for no parent, or when groups.csv has no ``parent`` column.
     parent: str | None
 
 
@@ -98,6 +111,8 @@ class ImportPlan:
     users: list[UserRow] = field(default_factory=list)
     groups: list[GroupRow] = field(default_factory=list)
     members: list[MemberRow] = field(default_factory=list)
+    #: The columns of groups.csv, which decide what is written to existing groups.
+    group_columns: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -154,14 +169,25 @@ def _read_text(path: Path) -> str:
         ) from error
 
 
-def _rows(
-    path: Path, required: tuple[str, ...]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) pairs, checking the header first."""
-    lines = _Lines(_read_text(path))
-    reader = csv.DictReader(lines, strict=True)
-    try:
-        header = reader.fieldnames or []
+class _CsvFile:
+    """A CSV file whose header has been read and checked."""
+
+    def __init__(self, path: Path, required: tuple[str, ...]) -> None:
+        self.path = path
+        self._lines = _Lines(_read_text(path))
+        self._reader = csv.DictReader(self._lines, strict=True)
+        try:
+            header = list(self._reader.fieldnames or [])
+        except csv.Error as error:
+            raise ImportFailed(path, 1, f"malformed CSV: {error}") from error
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise ImportFailed(
+                path,
+                1,
+                f"column(s) {', '.join(repeated)} appear more than once in the "
+                "header; name each column once",
+            )
         missing = [c for c in required if c not in header]
         if missing:
             raise ImportFailed(
@@ -170,14 +196,20 @@ def _rows(
                 f"missing column(s) {', '.join(missing)}; the header has "
                 f"{', '.join(header) or 'no columns'}",
             )
-        for row in reader:
-            if None in row:
-                raise ImportFailed(
-                    path, lines.number, "row has more fields than the header"
-                )
-            yield lines.number, {k: (v or "") for k, v in row.items()}
-    except csv.Error as error:
-        raise ImportFailed(path, lines.number, f"malformed CSV: {error}") from error
+        self.columns = frozenset(header)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """Yield (line number, row) pairs."""
+        path, lines = self.path, self._lines
+        try:
+            for row in self._reader:
+                if None in row:
+                    raise ImportFailed(
+                        path, lines.number, "row has more fields than the header"
+                    )
+                yield lines.number, {k: (v or "") for k, v in row.items()}
+        except csv.Error as error:
+            raise ImportFailed(path, lines.number, f"malformed CSV: {error}") from error
 
 
 def _check(
@@ -190,76 +222,100 @@ def _check(
         raise ImportFailed(path, line, error.message) from error
 
 
+def _group_ref(path: Path, line: int, column: str, value: str) -> str:
+    """Return a reference to a group, rejecting whitespace around it.
+
+    References are not trimmed, and neither are names. No group name has
+    whitespace around it, so such a reference could match no valid group.
+    """
+    if value != value.strip():
+        raise ImportFailed(
+            path,
+            line,
+            f"group {value!r} in column {column} starts or ends with whitespace, "
+            "which no group name may; remove it",
+        )
+    return value
+
+
 def read_plan(
     users_csv: Path | None, groups_csv: Path | None, memberships_csv: Path | None
 ) -> ImportPlan:
     """Read and check the files, without touching the database."""
     plan = ImportPlan()
-    seen_emails: dict[str, int] = {}
     if users_csv is not None:
-        for line, row in _rows(users_csv, ("email", "name")):
-            email = _check(
-                users_csv, line, check_email, row["email"], max_length=EMAIL_MAX
-            )
-            name = _check(
-                users_csv, line, check_text, "name", row["name"], max_length=NAME_MAX
-            )
-            status = row.get("status") or "active"
-            _check(users_csv, line, check_choice, "status", status, USER_STATUSES)
-            norm = normalize_email(email)
-            if norm in seen_emails:
-                raise ImportFailed(
-                    users_csv,
-                    line,
-                    f"email {email!r} already appears on line {seen_emails[norm]}",
-                )
-            seen_emails[norm] = line
-            plan.users.append(UserRow(line, email, name, status))
-            for group in row.get("groups", "").split(";"):
-                if group.strip():
-                    member = MemberRow(users_csv, line, group.strip(), email, "member")
-                    plan.members.append(member)
-
-    seen_groups: dict[str, int] = {}
+        _read_users(plan, _CsvFile(users_csv, ("email", "name")))
     if groups_csv is not None:
-        for line, row in _rows(groups_csv, ("name",)):
-            name = _check(
-                groups_csv,
-                line,
-                check_text,
-                "name",
-                row["name"],
-                max_length=GROUP_NAME_MAX,
-            )
-            description = _check(
-                groups_csv,
-                line,
-                check_text,
-                "description",
-                row.get("description", ""),
-                max_length=DESCRIPTION_MAX,
-                multiline=True,
-                allow_empty=True,
-            )
-            if fold(name) in seen_groups:
-                first = seen_groups[fold(name)]
-                raise ImportFailed(
-                    groups_csv, line, f"group {name!r} already appears on line {first}"
-                )
-            seen_groups[fold(name)] = line
-            parent = row.get("parent", "").strip() or None
-            plan.groups.append(GroupRow(line, name, description, parent))
-
+        _read_groups(plan, _CsvFile(groups_csv, ("name",)))
     if memberships_csv is not None:
-        for line, row in _rows(memberships_csv, ("group", "email")):
-            email = _check(
-                memberships_csv, line, check_email, row["email"], max_length=EMAIL_MAX
-            )
-            role = row.get("role") or "member"
-            _check(memberships_csv, line, check_choice, "role", role, MEMBER_ROLES)
-            group = row["group"].strip()
-            plan.members.append(MemberRow(memberships_csv, line, group, email, role))
+        _read_memberships(plan, _CsvFile(memberships_csv, ("group", "email")))
     return plan
+
+
+def _read_users(plan: ImportPlan, file: _CsvFile) -> None:
+    users_csv = file.path
+    has_status = "status" in file.columns
+    seen_emails: dict[str, int] = {}
+    for line, row in file.rows():
+        email = _check(users_csv, line, check_email, row["email"], max_length=EMAIL_MAX)
+        name = _check(users_csv, line, check_user_name, row["name"])
+        status = None
+        if has_status:
+            status = row["status"] or "active"
+            _check(users_csv, line, check_choice, "status", status, USER_STATUSES)
+        norm = normalize_email(email)
+        if norm in seen_emails:
+            raise ImportFailed(
+                users_csv,
+                line,
+                f"email {email!r} already appears on line {seen_emails[norm]}",
+            )
+        seen_emails[norm] = line
+        plan.users.append(UserRow(line, email, name, status))
+        for group in row.get("groups", "").split(";"):
+            if group:
+                group = _group_ref(users_csv, line, "groups", group)
+                plan.members.append(MemberRow(users_csv, line, group, email, "member"))
+
+
+def _read_groups(plan: ImportPlan, file: _CsvFile) -> None:
+    groups_csv = file.path
+    plan.group_columns = file.columns
+    seen_groups: dict[str, int] = {}
+    for line, row in file.rows():
+        name = _check(groups_csv, line, check_group_name, row["name"])
+        description = _check(
+            groups_csv,
+            line,
+            check_text,
+            "description",
+            row.get("description", ""),
+            max_length=DESCRIPTION_MAX,
+            multiline=True,
+            allow_empty=True,
+        )
+        if fold(name) in seen_groups:
+            first = seen_groups[fold(name)]
+            raise ImportFailed(
+                groups_csv, line, f"group {name!r} already appears on line {first}"
+            )
+        seen_groups[fold(name)] = line
+        parent = row.get("parent") or None
+        if parent is not None:
+            parent = _group_ref(groups_csv, line, "parent", parent)
+        plan.groups.append(GroupRow(line, name, description, parent))
+
+
+def _read_memberships(plan: ImportPlan, file: _CsvFile) -> None:
+    memberships_csv = file.path
+    for line, row in file.rows():
+        email = _check(
+            memberships_csv, line, check_email, row["email"], max_length=EMAIL_MAX
+        )
+        role = row.get("role") or "member"
+        _check(memberships_csv, line, check_choice, "role", role, MEMBER_ROLES)
+        group = _group_ref(memberships_csv, line, "group", row["group"])
+        plan.members.append(MemberRow(memberships_csv, line, group, email, role))
 
 
 @dataclass
@@ -382,7 +438,7 @@ def import_directory(
         org = lock_org(session, get_org(session, org_name).id)
         current = _Current.load(session, org.id)
         _resolve(plan, current, groups_csv)
-        importer = _Importer(session, org, current, report)
+        importer = _Importer(session, org, current, report, plan.group_columns)
 
         for user_row in plan.users:
             assert users_csv is not None
@@ -424,6 +480,7 @@ class _Importer:
     org: Organization
     current: _Current
     report: ImportReport
+    group_columns: frozenset[str]
 
     def user(self, path: Path, row: UserRow) -> None:
         norm = normalize_email(row.email)
@@ -435,12 +492,14 @@ class _Importer:
                 ACTOR,
                 email=row.email,
                 name=row.name,
-                status=row.status,
+                status=row.status or "active",
             )
             self.current.users[norm] = user
             self.report.users_created += 1
             return
-        changes = {"name": row.name, "status": row.status, "email": row.email}
+        changes = {"name": row.name, "email": row.email}
+        if row.status is not None:
+            changes["status"] = row.status
         if all(getattr(existing, k) == v for k, v in changes.items()):
             return
         try:
@@ -463,6 +522,7 @@ class _Importer:
             self.org,
             ACTOR,
             name=row.name,
+            # Without a description column, row.description is empty.
             description=row.description,
             parent_id=parent.id if parent else None,
         )
@@ -473,10 +533,13 @@ class _Importer:
         group = self.current.groups[fold(row.name)]
         parent = self.current.groups[fold(row.parent)] if row.parent else None
         changes: dict[str, Any] = {}
-        if group.description != row.description:
+        if "description" in self.group_columns and group.description != (
+            row.description
+        ):
             changes["description"] = row.description
-        if group.parent_id != (parent.id if parent else None):
-            changes["parent_id"] = parent.id if parent else None
+        parent_id = parent.id if parent else None
+        if "parent" in self.group_columns and group.parent_id != parent_id:
+            changes["parent_id"] = parent_id
         if not changes:
             return
         try:
@@ -499,7 +562,7 @@ class _Importer:
         membership = self.current.memberships.get(key)
         if membership is None:
             self.current.memberships[key] = directory.add_membership(
-                self.session, self.org, ACTOR, group.id, user.id, row.role
+                self.session, self.org, ACTOR, group, user, row.role
             )
             self.report.memberships_added += 1
         elif directory.change_role(self.session, self.org, ACTOR, membership, row.role):

@@ -6,10 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from roster.server.context import RequestIdMiddleware
 from roster.server.errors import install_error_handlers
+from roster.server.params import reject_repeated_parameters
 from roster.server.routes import feed, groups, health, users
 from roster.server.state import AppState
 from roster.store.db import Database
@@ -35,8 +36,11 @@ def create_app(db: Database, *, memory: PageMemory | None = None) -> FastAPI:
         version=VERSION,
         summary="An organisation's users, groups and memberships",
         lifespan=lifespan,
+        dependencies=[Depends(reject_repeated_parameters)],
     )
-    app.state.roster = AppState(db=db, memory=memory or PageMemory())
+    if memory is None:
+        memory = PageMemory()
+    app.state.roster = AppState(db=db, memory=memory)
     install_error_handlers(app)
     for module in (users, groups, feed, health):
         app.include_router(module.router)

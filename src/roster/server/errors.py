@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from roster.server.context import request_id_var
@@ -23,6 +24,7 @@ from roster.store.errors import (
     PreconditionFailed,
     StoreError,
 )
+from roster.store.failures import FailureKind, classify
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     request_id = request_id_var.get()
+    # A message may quote client text, such as an unknown field name, that
+    # contains a lone surrogate. UTF-8 cannot encode one, so it is sent as \udXXX.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     body = {"error": {"code": code, "message": message, "request_id": request_id}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -132,6 +137,24 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """Map a lock or pool timeout to 503 ``busy``, a lost database or an
+    unmigrated schema to 503 ``unavailable``, and any other database error to
+    500.
+
+    The response carries none of the error's text, and the engines hide bound
+    parameters, so no row data reaches the log or the client.
+    """
+    failure = classify(error)
+    if failure is not None and failure.kind is FailureKind.BUSY:
+        # Expected under write contention, so a warning without a traceback.
+        log.warning(
+            "database busy on %s %s (request id %s): %s",
+            request.method,
+            request.url.path,
+            request_id_var.get(),
+            failure.message,
+        )
+        return error_response(503, "busy", failure.message, {"Retry-After": "1"})
     log.error(
         "database error on %s %s (request id %s)",
         request.method,
@@ -139,14 +162,12 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
         request_id_var.get(),
         exc_info=error,
     )
-    if isinstance(error, OperationalError):
+    if failure is None:
         return error_response(
-            503,
-            "unavailable",
-            "the database is unavailable; try again later",
-            {"Retry-After": "1"},
+            500, "internal_error", "internal error; see the server log"
         )
-    return error_response(500, "internal_error", "internal error; see the server log")
+    headers = {"Retry-After": "1"} if failure.kind is FailureKind.UNAVAILABLE else {}
+    return error_response(503, "unavailable", failure.message, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -155,3 +176,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from datetime import UTC, datetime
 
+from fastapi import Request
+
 from roster.server.errors import invalid_parameter
+from roster.store.validation import is_encodable
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -92,14 +96,25 @@ def parse_timestamp(name: str, raw: str | None) -> datetime | None:
         ) from error
 
 
-def parse_text(name: str, raw: str | None) -> str | None:
+def parse_text(name: str, raw: str | None, *, max_length: int) -> str | None:
     """Return a text filter, or None when it is absent or empty.
 
-    Control characters are rejected: no stored name or email contains one, and
-    PostgreSQL cannot compare text that contains NUL.
+    Control characters and lone surrogates are rejected: no stored name or email
+    contains one, PostgreSQL cannot compare text that contains NUL, and the
+    drivers cannot encode surrogates. A value longer than ``max_length`` (the
+    maximum length of the field it filters) can match nothing, so it is rejected
+    too.
     """
     if raw is None or raw == "":
         return None
+    if len(raw) > max_length:
+        raise invalid_parameter(
+            f"{name} is {len(raw)} characters long; the maximum is {max_length}"
+        )
+    if not is_encodable(raw):
+        raise invalid_parameter(
+            f"{name} contains a lone surrogate, which is not valid Unicode text"
+        )
     if any(unicodedata.category(char) == "Cc" for char in raw):
         raise invalid_parameter(
             f"{name} must not contain control characters, got {raw!r}"
@@ -117,20 +132,60 @@ def parse_choice(name: str, raw: str | None, choices: tuple[str, ...]) -> str | 
     return raw
 
 
-_ETAG_VERSION = re.compile(r"[0-9]{1,20}")
+# If-Match = "*" / #entity-tag (RFC 9110 section 13.1.1), and
+# entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (section 8.8.3). An etagc is any
+# visible character but DQUOTE, or obs-text, which is U+0080 to U+00FF because
+# header values arrive decoded as Latin-1. List elements are separated by commas
+# with optional whitespace, and may be empty (section 5.6.1). One match of this
+# pattern is one element and the comma after it, or the end of the value.
+_IF_MATCH_ELEMENT = re.compile(
+    r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(,|\Z)'
+)
+_ETAG_VERSION = re.compile(r"[0-9]{1,18}")
 
 
-def parse_if_match(raw: str | None) -> int | None:
-    """Return the version an ``If-Match`` header requires, or None for any.
+def parse_if_match(values: list[str]) -> frozenset[int] | None:
+    """Return the versions that satisfy the ``If-Match`` header lines ``values``.
 
-    Roster's ETags are the resource's version in quotes; weak forms (``W/``) and
-    ``*`` are accepted as RFC 9110 section 13.1.1 allows.
+    None means no condition: the header is absent or ``*``, which any existing
+    resource matches. Otherwise a resource matches when its version is in the
+    returned set, which may be empty. RFC 9110 section 13.1.1 requires the strong
+    comparison, so a weak tag (``W/"3"``) matches nothing, and neither does a tag
+    that Roster never sends. A value that is not a list of quoted entity tags,
+    such as ``3`` without quotes, is a 400.
     """
-    if raw is None or raw.strip() == "*":
+    if not values:
         return None
-    tag = raw.strip().removeprefix("W/").strip('"')
-    if not _ETAG_VERSION.fullmatch(tag):
+    raw = ", ".join(values)
+    if raw.strip() == "*":
+        return None
+    versions: set[int] = set()
+    position = 0
+    while True:
+        match = _IF_MATCH_ELEMENT.match(raw, position)
+        if match is None:
+            raise invalid_parameter(
+                "If-Match must be * or a list of quoted ETags returned by Roster, "
+                f'such as "3"; got {raw!r}'
+            )
+        weak, tag, separator = match.groups()
+        if weak is None and tag is not None and _ETAG_VERSION.fullmatch(tag):
+            versions.add(int(tag))
+        position = match.end()
+        if separator == "":
+            return frozenset(versions)
+
+
+def reject_repeated_parameters(request: Request) -> None:
+    """Reject a query string that names a parameter more than once.
+
+    Every parameter of the API takes one value, so a repeated one is a client's
+    mistake; taking either value silently would hide it.
+    """
+    counts = Counter(name for name, _value in request.query_params.multi_items())
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    if repeated:
         raise invalid_parameter(
-            f'If-Match must be an ETag returned by Roster, such as "3"; got {raw!r}'
+            f"{repeated[0]} is given {counts[repeated[0]]} times; every query "
+            "parameter takes one value, so send it once"
         )
-    return int(tag)

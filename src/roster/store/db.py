@@ -23,6 +23,20 @@ DATABASE_URL_ENV = "ROSTER_DATABASE_URL"
 # The table in which alembic records the schema's revision (its default name).
 _VERSION_TABLE = "alembic_version"
 
+#: Seconds a write waits for its organisation's lock (PostgreSQL) or the database's
+#: write lock (SQLite) before it fails, unless ``Database`` is given another value.
+#: The server responds to such a failure with 503 ``busy``, which clients retry.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
+
+#: Connections per engine. The server runs blocking work in anyio's thread pool,
+#: whose default limit is 40 threads. Each thread uses at most one connection at a
+#: time, so with a pool of this size no request waits for another's connection.
+POOL_CONNECTIONS = 40
+_POOL_SIZE = 10
+#: Seconds a request waits for a free pooled connection before failing with
+#: sqlalchemy's TimeoutError, which the server responds to with 503 ``busy``.
+POOL_TIMEOUT_SECONDS = 5
+
 
 def default_sqlite_path() -> Path:
     """Return the SQLite file used when no database is named.
@@ -58,8 +72,27 @@ def resolve_url(database: str | None = None) -> URL:
     return url
 
 
-def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30})
+def _pool_options(url: URL) -> dict[str, Any]:
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        # An in-memory SQLite database uses SingletonThreadPool, which has no
+        # overflow or timeout.
+        return {}
+    return {
+        "pool_size": _POOL_SIZE,
+        "max_overflow": POOL_CONNECTIONS - _POOL_SIZE,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
+
+
+def _sqlite_engine(url: URL, *, immediate: bool, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": busy_timeout_ms / 1000},
+        # Bound parameters are row data; they stay out of error messages, which
+        # reach logs and the CLI's output.
+        hide_parameters=True,
+        **_pool_options(url),
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -71,7 +104,7 @@ def _sqlite_engine(url: URL, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -89,17 +122,39 @@ class Database:
     organisation's version agree. ``write()`` sessions on SQLite take the write
     lock when they begin; on PostgreSQL writers serialise on their organisation's
     row instead (see ``roster.store.changes``).
+
+    ``lock_timeout_seconds`` bounds how long a write waits for that lock: SQLite's
+    busy timeout, or PostgreSQL's ``lock_timeout`` in every write transaction.
+    A wait that runs out raises an OperationalError, which
+    ``roster.store.failures.classify`` reports as busy.
     """
 
-    def __init__(self, url: URL | str) -> None:
+    def __init__(
+        self,
+        url: URL | str,
+        *,
+        lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    ) -> None:
+        if lock_timeout_seconds <= 0:
+            raise ValueError(
+                f"lock_timeout_seconds must be positive, got {lock_timeout_seconds}"
+            )
         self.url = make_url(url) if isinstance(url, str) else url
         self.dialect = self.url.get_backend_name()
+        self.lock_timeout_ms = max(1, round(lock_timeout_seconds * 1000))
         if self.dialect == "sqlite":
-            self._read_engine = _sqlite_engine(self.url, immediate=False)
-            self._write_engine = _sqlite_engine(self.url, immediate=True)
+            self._read_engine = _sqlite_engine(
+                self.url, immediate=False, busy_timeout_ms=self.lock_timeout_ms
+            )
+            self._write_engine = _sqlite_engine(
+                self.url, immediate=True, busy_timeout_ms=self.lock_timeout_ms
+            )
         else:
             self._write_engine = create_engine(
-                self.url, pool_pre_ping=True, pool_size=10, max_overflow=20
+                self.url,
+                pool_pre_ping=True,
+                hide_parameters=True,
+                **_pool_options(self.url),
             )
             self._read_engine = self._write_engine.execution_options(
                 isolation_level="REPEATABLE READ"
@@ -120,6 +175,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         with self._write() as session, session.begin():
+            if self.dialect == "postgresql":
+                # SET takes no bound parameters; the value is an integer (ms).
+                session.execute(
+                    text(f"SET LOCAL lock_timeout = {int(self.lock_timeout_ms)}")
+                )
             yield session
 
     def dispose(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,10 +24,8 @@ from roster.store.models import (
     DESCRIPTION_MAX,
     EMAIL_MAX,
     EVERYONE_GROUP,
-    GROUP_NAME_MAX,
     IMAGE_MAX,
     MEMBER_ROLES,
-    NAME_MAX,
     USER_STATUSES,
     Group,
     Membership,
@@ -38,9 +37,13 @@ from roster.store.paging import Page, PageMemory, SortKey
 from roster.store.validation import (
     check_choice,
     check_email,
+    check_group_name,
     check_text,
+    check_user_name,
     email_domain,
     fold,
+    is_encodable,
+    normalize_domain,
     normalize_email,
 )
 from roster.store.views import group_view, user_view
@@ -88,14 +91,22 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
+def _is_storable(ref: str) -> bool:
+    """Return whether a stored value could equal ``ref``.
+
+    Stored values contain neither NUL, which PostgreSQL rejects in a query, nor
+    lone surrogates, which the drivers cannot encode.
+    """
+    return "\x00" not in ref and is_encodable(ref)
+
+
 def get_user(session: Session, org_id: uuid.UUID, ref: str) -> User:
-    """Return the user with this id or email (case-insensitive)."""
+    """Return the user with this id or email (compared as ``normalize_email``)."""
     not_found = NotFound(f"user {ref!r} not found", code="user_not_found")
     user_id = _parse_uuid(ref)
     if user_id is not None:
         condition = User.id == user_id
-    elif "\x00" in ref:
-        # Stored emails never contain NUL, and PostgreSQL rejects it in a query.
+    elif not _is_storable(ref):
         raise not_found
     else:
         condition = User.email_norm == normalize_email(ref)
@@ -108,8 +119,7 @@ def get_user(session: Session, org_id: uuid.UUID, ref: str) -> User:
 def get_group(session: Session, org_id: uuid.UUID, ref: str) -> Group:
     """Return the group with this id or name (case-insensitive)."""
     not_found = NotFound(f"group {ref!r} not found", code="group_not_found")
-    if "\x00" in ref:
-        # Stored names never contain NUL, and PostgreSQL rejects it in a query.
+    if not _is_storable(ref):
         raise not_found
     group = None
     group_id = _parse_uuid(ref)
@@ -198,7 +208,7 @@ class UserFilters:
         return (
             self.status,
             self.email and normalize_email(self.email),
-            self.email_domain and self.email_domain.lower(),
+            self.email_domain and normalize_domain(self.email_domain),
             self.name_contains and fold(self.name_contains),
             self.group,
             self.created_since,
@@ -216,7 +226,7 @@ def users_query(
     if filters.email is not None:
         query = query.where(User.email_norm == normalize_email(filters.email))
     if filters.email_domain is not None:
-        domain = filters.email_domain.lower().removeprefix("@")
+        domain = normalize_domain(filters.email_domain)
         query = query.where(User.email_domain == domain)
     if filters.name_contains:
         query = query.where(
@@ -460,12 +470,77 @@ def reject_unknown_fields(
         )
 
 
-def _check_version(kind: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
+def _check_version(kind: str, current: int, expected: Collection[int] | None) -> None:
+    """Raise PreconditionFailed unless ``current`` is one of ``expected``.
+
+    ``expected`` is None when the request has no precondition.
+    """
+    if expected is not None and current not in expected:
+        listed = ", ".join(f'"{v}"' for v in sorted(expected))
+        if not listed:
+            listed = "no strong ETag of Roster's (weak tags never match)"
         raise PreconditionFailed(
-            f'{kind} has changed since it was read (ETag "{current}", If-Match '
-            f'"{expected}"); read it again and reapply the change'
+            f'{kind} has changed since it was read: its ETag is "{current}" and '
+            f"If-Match lists {listed}; read it again and reapply the change"
         )
+
+
+@dataclass
+class _TransactionRows:
+    """The rows that one write transaction changed, and its ``everyone`` group."""
+
+    transaction: object
+    touched: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    everyone: Group | None = None
+
+
+#: Key in ``Session.info`` of the current transaction's ``_TransactionRows``.
+_TRANSACTION_ROWS = "roster_transaction_rows"
+
+
+def _transaction_rows(session: Session) -> _TransactionRows:
+    transaction = session.get_transaction()
+    rows: _TransactionRows | None = session.info.get(_TRANSACTION_ROWS)
+    if rows is None or rows.transaction is not transaction:
+        rows = _TransactionRows(transaction)
+        session.info[_TRANSACTION_ROWS] = rows
+    return rows
+
+
+def _touch(session: Session, row: User | Group) -> None:
+    """Bump the row's version, and so its ETag, once per transaction.
+
+    Every write that changes a representation calls this, including membership
+    changes, which change a user's ``groups`` and a group's ``member_count``.
+    ``updated_at`` is left alone because it records when the row's own fields
+    changed. A row created in the transaction keeps version 1.
+    """
+    rows = _transaction_rows(session)
+    key = (type(row).__name__, row.id)
+    if key not in rows.touched:
+        rows.touched.add(key)
+        row.version += 1
+
+
+def _created(session: Session, row: User | Group) -> None:
+    """Note a row added in this transaction, whose version needs no bump."""
+    _transaction_rows(session).touched.add((type(row).__name__, row.id))
+
+
+def _touch_everyone(session: Session, org_id: uuid.UUID) -> None:
+    """Bump the version of the ``everyone`` group, whose member count is the
+    number of users."""
+    rows = _transaction_rows(session)
+    if rows.everyone is None:
+        rows.everyone = session.scalar(
+            select(Group).where(
+                Group.org_id == org_id,
+                Group.system.is_(True),
+                Group.name == EVERYONE_GROUP,
+            )
+        )
+    if rows.everyone is not None:
+        _touch(session, rows.everyone)
 
 
 def _email_taken(email: str) -> Conflict:
@@ -487,7 +562,7 @@ def create_user(
     image: Any = None,
 ) -> User:
     email = check_email(email, max_length=EMAIL_MAX)
-    name = check_text("name", name, max_length=NAME_MAX)
+    name = check_user_name(name)
     status = check_choice("status", status, USER_STATUSES)
     if image is not None:
         image = check_text("image", image, max_length=IMAGE_MAX)
@@ -539,6 +614,8 @@ def add_user(
         updated_at=now,
     )
     session.add(user)
+    _created(session, user)
+    _touch_everyone(session, org.id)
     record_change(
         session,
         org,
@@ -558,15 +635,16 @@ def update_user(
     ref: str,
     changes: dict[str, Any],
     *,
-    expected_version: int | None = None,
+    expected_version: Collection[int] | None = None,
 ) -> User:
     """Apply ``changes`` (any of name, email, status, image) to a user.
 
     Values equal to the current ones change nothing and record no change.
+    ``expected_version`` lists the versions of which the user must have one.
     """
     reject_unknown_fields("user", changes, USER_FIELDS)
     if "name" in changes:
-        check_text("name", changes["name"], max_length=NAME_MAX)
+        check_user_name(changes["name"])
     if "email" in changes:
         check_email(changes["email"], max_length=EMAIL_MAX)
     if "status" in changes:
@@ -599,7 +677,7 @@ def update_user(
         user.status = changes["status"]
     if "image" in changed:
         user.image = changes["image"]
-    user.version += 1
+    _touch(session, user)
     user.updated_at = utcnow()
     try:
         session.flush()
@@ -623,7 +701,7 @@ def delete_user(
     actor: str,
     ref: str,
     *,
-    expected_version: int | None = None,
+    expected_version: Collection[int] | None = None,
 ) -> None:
     org = lock_org(session, org_id)
     user = get_user(session, org_id, ref)
@@ -647,6 +725,10 @@ def delete_user(
             actor=actor,
         )
     session.execute(delete(Membership).where(Membership.user_id == user.id))
+    group_ids = [group_id for group_id, _role in memberships]
+    for group in _load(session, Group, group_ids):
+        _touch(session, group)
+    _touch_everyone(session, org_id)
     session.delete(user)
     record_change(
         session,
@@ -657,6 +739,18 @@ def delete_user(
         data=user_view(user),
         actor=actor,
     )
+
+
+def _load(
+    session: Session, model: type[User] | type[Group], ids: list[uuid.UUID]
+) -> list[Any]:
+    """Return the rows of ``model`` with these ids, in batches that keep each
+    statement's parameter count low."""
+    rows: list[Any] = []
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        rows.extend(session.scalars(select(model).where(model.id.in_(batch))))
+    return rows
 
 
 def check_nesting(parent: Group, group: Group | None) -> None:
@@ -724,7 +818,7 @@ def create_group(
     description: Any = "",
     parent_id: Any = None,
 ) -> Group:
-    name = check_text("name", name, max_length=GROUP_NAME_MAX)
+    name = check_group_name(name)
     description = check_text(
         "description",
         "" if description is None else description,
@@ -777,6 +871,7 @@ def add_group(
         updated_at=now,
     )
     session.add(group)
+    _created(session, group)
     record_change(
         session,
         org,
@@ -796,11 +891,11 @@ def update_group(
     ref: str,
     changes: dict[str, Any],
     *,
-    expected_version: int | None = None,
+    expected_version: Collection[int] | None = None,
 ) -> Group:
     reject_unknown_fields("group", changes, GROUP_FIELDS)
     if "name" in changes:
-        check_text("name", changes["name"], max_length=GROUP_NAME_MAX)
+        check_group_name(changes["name"])
     if "description" in changes:
         description = changes["description"]
         changes["description"] = check_text(
@@ -842,7 +937,7 @@ def update_group(
         group.description = changes["description"]
     if "parent_id" in changed:
         group.parent_id = changes["parent_id"]
-    group.version += 1
+    _touch(session, group)
     group.updated_at = utcnow()
     session.flush()
     record_change(
@@ -863,7 +958,7 @@ def delete_group(
     actor: str,
     ref: str,
     *,
-    expected_version: int | None = None,
+    expected_version: Collection[int] | None = None,
 ) -> None:
     org = lock_org(session, org_id)
     group = get_group(session, org_id, ref)
@@ -878,7 +973,7 @@ def delete_group(
     now = utcnow()
     for child in children:
         child.parent_id = None
-        child.version += 1
+        _touch(session, child)
         child.updated_at = now
         record_change(
             session,
@@ -895,7 +990,10 @@ def delete_group(
         .where(Membership.group_id == group.id)
         .returning(Membership.user_id, Membership.role)
     )
-    for user_id, role in sorted(removed):
+    removed_rows = sorted(removed)
+    for user in _load(session, User, [user_id for user_id, _role in removed_rows]):
+        _touch(session, user)
+    for user_id, role in removed_rows:
         record_change(
             session,
             org,
@@ -944,7 +1042,7 @@ def set_membership(
 
     membership = session.get(Membership, (group.id, user.id))
     if membership is None:
-        membership = add_membership(session, org, actor, group.id, user.id, role)
+        membership = add_membership(session, org, actor, group, user, role)
         session.flush()
         return membership, True
     change_role(session, org, actor, membership, role)
@@ -955,15 +1053,17 @@ def add_membership(
     session: Session,
     org: Organization,
     actor: str,
-    group_id: uuid.UUID,
-    user_id: uuid.UUID,
+    group: Group,
+    user: User,
     role: str,
 ) -> Membership:
     """Add a membership and record it, without checks and without flushing.
 
     The caller has checked the role and the group (``check_member_group``), locked
     ``org`` with ``lock_org`` and made sure that the membership does not exist.
+    The user's and the group's versions are bumped.
     """
+    group_id, user_id = group.id, user.id
     membership = Membership(
         group_id=group_id,
         user_id=user_id,
@@ -972,6 +1072,8 @@ def add_membership(
         created_at=utcnow(),
     )
     session.add(membership)
+    _touch(session, group)
+    _touch(session, user)
     record_change(
         session,
         org,
@@ -993,11 +1095,18 @@ def change_role(
 ) -> bool:
     """Set a membership's role and record the change; return whether it changed.
 
-    ``org`` must have been locked with ``lock_org`` and ``role`` checked.
+    ``org`` must have been locked with ``lock_org`` and ``role`` checked. The
+    user's and the group's versions are bumped, as for any membership change.
     """
     if membership.role == role:
         return False
     membership.role = role
+    for row in (
+        session.get(Group, membership.group_id),
+        session.get(User, membership.user_id),
+    ):
+        if row is not None:
+            _touch(session, row)
     record_change(
         session,
         org,
@@ -1030,6 +1139,8 @@ def remove_membership(
         )
     data = {"group_id": str(group.id), "user_id": str(user.id), "role": membership.role}
     session.delete(membership)
+    _touch(session, group)
+    _touch(session, user)
     record_change(
         session,
         org,

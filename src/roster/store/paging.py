@@ -16,6 +16,8 @@ O(n²). Roster keeps page numbers but seeks instead of skipping:
 * Total counts are remembered the same way, so a walk counts once, not per page.
 
 The memory is a bounded LRU per process; losing it costs speed, never correctness.
+Its keys contain a SHA-256 digest of the listing's scope instead of the scope
+itself, so an entry's size does not grow with the length of a filter.
 """
 
 from __future__ import annotations
@@ -72,6 +74,14 @@ def decode_uuid(value: Any) -> uuid.UUID:
 def decode_str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
+    # No stored key contains NUL, which PostgreSQL rejects in a query, or a lone
+    # surrogate, which the drivers cannot encode; only a forged cursor can.
+    if "\x00" in value:
+        raise ValueError("string key contains NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError("string key contains a lone surrogate") from error
     return value
 
 
@@ -93,19 +103,30 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+#: A memory key: the kind of entry ("anchor" or "count"), the SHA-256 digest of
+#: the listing's scope (``scope_digest``) and a page number (0 for counts).
+MemoryKey = tuple[str, bytes, int]
+
+
 class PageMemory:
     """A bounded, thread-safe LRU of page boundaries and total counts.
 
     Entries are tagged with the organisation's version when they were computed and
-    are used only while that version is current.
+    are used only while that version is current. Keys have a fixed size, and the
+    values are one sort key or one count, so ``max_entries`` bounds the memory.
     """
 
     def __init__(self, max_entries: int = 20_000) -> None:
         self._max_entries = max_entries
-        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
+        self._entries: OrderedDict[MemoryKey, tuple[int, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...], version: int) -> Any | None:
+    def stored_keys(self) -> list[MemoryKey]:
+        """Return the keys, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def get(self, key: MemoryKey, version: int) -> Any | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != version:
@@ -113,7 +134,7 @@ class PageMemory:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: tuple[Any, ...], version: int, value: Any) -> None:
+    def put(self, key: MemoryKey, version: int, value: Any) -> None:
         with self._lock:
             self._entries[key] = (version, value)
             self._entries.move_to_end(key)
@@ -129,9 +150,10 @@ class PageMemory:
 ANCHOR_LOOKBACK = 64
 
 
-def fingerprint(scope: Sequence[Any]) -> str:
+def scope_digest(scope: Sequence[Any]) -> bytes:
+    """Return the SHA-256 digest (32 bytes) of a listing's scope."""
     raw = json.dumps([_encode_value(part) for part in scope], sort_keys=True)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return hashlib.sha256(raw.encode()).digest()
 
 
 def encode_cursor(scope_id: str, page: int, key: Sequence[Any]) -> str:
@@ -195,7 +217,10 @@ def fetch_page(
     in the same snapshot as the query.
     """
     page_scope = (*scope, sort.name, limit)
-    scope_id = fingerprint(page_scope)
+    page_digest = scope_digest(page_scope)
+    # Cursors carry a short form of the digest, which is enough to tell a cursor
+    # of another listing.
+    scope_id = page_digest.hex()[:16]
     columns = sort.columns
     ordered_columns = [c.desc() if sort.descending else c.asc() for c in columns]
 
@@ -215,7 +240,7 @@ def fetch_page(
         skip = 0
     elif page > 1:
         for earlier in range(page - 1, max(page - 1 - ANCHOR_LOOKBACK, 0), -1):
-            remembered = memory.get(("anchor", *page_scope, earlier), version)
+            remembered = memory.get(("anchor", page_digest, earlier), version)
             if remembered is not None:
                 seek_key = remembered
                 skip = (page - 1 - earlier) * limit
@@ -236,13 +261,13 @@ def fetch_page(
     if rows:
         last_key = tuple(getattr(rows[-1], c.key) for c in columns)
         if cursor is None:
-            memory.put(("anchor", *page_scope, page), version, last_key)
+            memory.put(("anchor", page_digest, page), version, last_key)
         # The last page gets a cursor too: the reference's loop asks for one page
         # past the end, and with the cursor that request seeks instead of running
         # an OFFSET over the whole listing.
         next_cursor = encode_cursor(scope_id, page, last_key)
 
-    count_key = ("count", *scope)
+    count_key: MemoryKey = ("count", scope_digest(scope), 0)
     total = memory.get(count_key, version)
     if total is None:
         total = session.scalar(select(func.count()).select_from(query.subquery()))

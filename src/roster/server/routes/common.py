@@ -7,14 +7,15 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from roster.server import params
 from roster.server.auth import Caller
 from roster.server.errors import ApiError, invalid_parameter
 from roster.server.state import AppState
@@ -51,6 +52,25 @@ def cursor_errors() -> Any:
                 raise invalid_parameter(str(error)) from error
 
     return _Guard()
+
+
+def read_if_match(
+    request: Request,
+    if_match: Annotated[
+        str | None,
+        Header(description='* or ETags from earlier responses, such as "3"'),
+    ] = None,
+) -> frozenset[int] | None:
+    """Parse every ``If-Match`` header line of the request.
+
+    The ``if_match`` parameter only documents the header: a request may send
+    several lines, which together form one list (RFC 9110 section 5.3).
+    """
+    return params.parse_if_match(request.headers.getlist("if-match"))
+
+
+#: The versions an ``If-Match`` header accepts; None when any version does.
+IfMatch = Annotated[frozenset[int] | None, Depends(read_if_match)]
 
 
 def with_etag(body: dict[str, Any], version: int, status: int = 200) -> JSONResponse:

@@ -35,8 +35,14 @@ def changes(
             session, caller.org_id, after=after_seq, limit=limit_value
         )
     next_cursor = str(rows[-1].seq) if rows else str(after_seq)
+    items = [change_view(c) for c in rows]
+    if not caller.can_write:
+        # The feed serves read-only mirrors, which need only the change. Which key
+        # made it belongs to the audit log, and reader keys may not read that.
+        for item in items:
+            del item["actor"]
     return {
-        "items": [change_view(c) for c in rows],
+        "items": items,
         "next_cursor": next_cursor,
         "has_more": has_more,
     }

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from roster.server import params
 from roster.server.auth import Reader, Writer
 from roster.server.routes.common import (
+    IfMatch,
     cursor_errors,
     idempotent_create,
     in_thread,
@@ -20,6 +21,7 @@ from roster.server.routes.common import (
 from roster.server.state import AppState, get_state
 from roster.store import directory
 from roster.store.directory import GroupFilters
+from roster.store.models import GROUP_NAME_MAX
 from roster.store.views import group_view, user_view
 
 router = APIRouter(tags=["groups"])
@@ -37,9 +39,12 @@ def _filters(
     name_contains: str | None, system: str | None, parent: str | None
 ) -> GroupFilters:
     return GroupFilters(
-        name_contains=params.parse_text("name_contains", name_contains),
+        # A substring longer than the longest group name matches nothing.
+        name_contains=params.parse_text(
+            "name_contains", name_contains, max_length=GROUP_NAME_MAX
+        ),
         system=params.parse_bool("system", system),
-        parent=params.parse_text("parent", parent),
+        parent=params.parse_text("parent", parent, max_length=GROUP_NAME_MAX),
     )
 
 
@@ -138,12 +143,11 @@ async def update_group(
     request: Request,
     caller: Writer,
     state: State,
-    if_match: Annotated[str | None, Header()] = None,
+    preconditions: IfMatch,
 ) -> Response:
     body = await json_body(request)
 
     def update() -> Response:
-        expected = params.parse_if_match(if_match)
         with state.db.write() as session:
             group = directory.update_group(
                 session,
@@ -151,7 +155,7 @@ async def update_group(
                 caller.key_name,
                 group_ref,
                 body,
-                expected_version=expected,
+                expected_version=preconditions,
             )
             view = directory.group_views(session, caller.org_id, [group])[0]
         return with_etag(view, group.version)
@@ -164,16 +168,15 @@ def delete_group(
     group_ref: str,
     caller: Writer,
     state: State,
-    if_match: Annotated[str | None, Header()] = None,
+    preconditions: IfMatch,
 ) -> Response:
-    expected = params.parse_if_match(if_match)
     with state.db.write() as session:
         directory.delete_group(
             session,
             caller.org_id,
             caller.key_name,
             group_ref,
-            expected_version=expected,
+            expected_version=preconditions,
         )
     return Response(status_code=204)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from roster.server import params
 from roster.server.auth import Reader, Writer
 from roster.server.routes.common import (
+    IfMatch,
     cursor_errors,
     idempotent_create,
     in_thread,
@@ -19,7 +20,7 @@ from roster.server.routes.common import (
 from roster.server.state import AppState, get_state
 from roster.store import directory
 from roster.store.directory import UserFilters
-from roster.store.models import USER_STATUSES
+from roster.store.models import EMAIL_MAX, GROUP_NAME_MAX, NAME_MAX, USER_STATUSES
 from roster.store.views import group_view, user_view
 
 router = APIRouter(prefix="/api/v2/users", tags=["users"])
@@ -55,10 +56,14 @@ def list_users(
 ) -> dict[str, Any]:
     filters = UserFilters(
         status=params.parse_choice("status", status, USER_STATUSES),
-        email=params.parse_text("email", email),
-        email_domain=params.parse_text("email_domain", email_domain),
-        name_contains=params.parse_text("name_contains", name_contains),
-        group=params.parse_text("group", group),
+        email=params.parse_text("email", email, max_length=EMAIL_MAX),
+        email_domain=params.parse_text(
+            "email_domain", email_domain, max_length=EMAIL_MAX
+        ),
+        name_contains=params.parse_text(
+            "name_contains", name_contains, max_length=NAME_MAX
+        ),
+        group=params.parse_text("group", group, max_length=GROUP_NAME_MAX),
         created_since=params.parse_timestamp("created_since", created_since),
         updated_since=params.parse_timestamp("updated_since", updated_since),
     )
@@ -122,10 +127,10 @@ async def update_user(
     request: Request,
     caller: Writer,
     state: State,
-    if_match: Annotated[str | None, Header()] = None,
+    preconditions: IfMatch,
 ) -> Response:
     body = await json_body(request)
-    return await in_thread(_update, state, caller, user_ref, body, if_match)
+    return await in_thread(_update, state, caller, user_ref, body, preconditions)
 
 
 @router.post("/{user_ref}/deactivate", summary="Deactivate a user")
@@ -133,10 +138,10 @@ async def deactivate_user(
     user_ref: str,
     caller: Writer,
     state: State,
-    if_match: Annotated[str | None, Header()] = None,
+    preconditions: IfMatch,
 ) -> Response:
     return await in_thread(
-        _update, state, caller, user_ref, {"status": "deactivated"}, if_match
+        _update, state, caller, user_ref, {"status": "deactivated"}, preconditions
     )
 
 
@@ -145,10 +150,10 @@ async def reactivate_user(
     user_ref: str,
     caller: Writer,
     state: State,
-    if_match: Annotated[str | None, Header()] = None,
+    preconditions: IfMatch,
 ) -> Response:
     return await in_thread(
-        _update, state, caller, user_ref, {"status": "active"}, if_match
+        _update, state, caller, user_ref, {"status": "active"}, preconditions
     )
 
 
@@ -157,9 +162,8 @@ def _update(
     caller: Any,
     user_ref: str,
     changes: dict[str, Any],
-    if_match: str | None,
+    preconditions: frozenset[int] | None,
 ) -> Response:
-    expected = params.parse_if_match(if_match)
     with state.db.write() as session:
         user = directory.update_user(
             session,
@@ -167,7 +171,7 @@ def _update(
             caller.key_name,
             user_ref,
             changes,
-            expected_version=expected,
+            expected_version=preconditions,
         )
         body = directory.user_views(session, [user])[0]
     return with_etag(body, user.version)
@@ -178,12 +182,15 @@ def delete_user(
     user_ref: str,
     caller: Writer,
     state: State,
-    if_match: Annotated[str | None, Header()] = None,
+    preconditions: IfMatch,
 ) -> Response:
-    expected = params.parse_if_match(if_match)
     with state.db.write() as session:
         directory.delete_user(
-            session, caller.org_id, caller.key_name, user_ref, expected_version=expected
+            session,
+            caller.org_id,
+            caller.key_name,
+            user_ref,
+            expected_version=preconditions,
         )
     return Response(status_code=204)
 
