@@ -471,3 +471,28 @@ def test_narrow_terminal_keeps_ids_whole(monkeypatch: pytest.MonkeyPatch) -> Non
     for row in rows:
         assert row["id"] in text
         assert row["email"] in text
+
+
+def test_duplicate_key_name_fails_cleanly(run: Any, org: Any) -> None:
+    first = run(
+        "keys", "create", "--org", org.name, "--name", "twice", *database_arg(org)
+    )
+    second = run(
+        "keys", "create", "--org", org.name, "--name", "twice", *database_arg(org)
+    )
+
+    assert first.exit_code == 0
+    assert second.exit_code == 1
+    assert "already has a key named 'twice'" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_db_upgrade_reports_revisions(run: Any, tmp_path: Any) -> None:
+    database = ["--database", str(tmp_path / "fresh.db")]
+
+    first = run("db", "upgrade", *database)
+    second = run("db", "upgrade", *database)
+
+    assert first.exit_code == 0
+    assert "upgraded from empty to" in first.stdout
+    assert "already at the latest revision" in second.stdout

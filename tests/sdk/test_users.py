@@ -263,3 +263,11 @@ def test_list_members_returns_items(server, make_client):
     assert members == [{**USER, "role": "member"}]
     assert server.requests[0].param("limit") == "10"
     assert server.requests[0].param("transitive") is None
+
+
+def test_add_member_without_role_sends_none(server, make_client):
+    server.play(Reply(200, {"group_id": "g1", "user_id": "u1", "role": "maintainer"}))
+
+    make_client(server.url).users.add_member("g1", "u1")
+
+    assert server.requests[0].json() == {}

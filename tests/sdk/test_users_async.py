@@ -96,7 +96,7 @@ async def test_group_calls_send_expected_requests(server, make_async_client):
         ("DELETE", "/api/v2/groups/g1"),
     ]
     assert server.requests[1].json() == {"parent_id": None}
-    assert server.requests[2].json() == {"role": "member"}
+    assert server.requests[2].json() == {}
 
 
 @pytest.mark.asyncio

@@ -205,6 +205,21 @@ def test_openapi_lists_endpoints(server: Any) -> None:
         assert path in paths
 
 
+def test_openapi_documents_real_errors(server: Any) -> None:
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    listing = document["paths"]["/api/v2/users"]["get"]
+    create = document["paths"]["/api/v2/users"]["post"]
+
+    assert "422" not in listing["responses"]
+    assert {"400", "401", "404", "503"} <= set(listing["responses"])
+    assert {"409", "412", "413"} <= set(create["responses"])
+    assert listing["security"] == [{"apiKey": []}]
+    scheme = document["components"]["securitySchemes"]["apiKey"]
+    assert scheme["name"] == "Authorization"
+    assert "Error" in document["components"]["schemas"]
+    assert "security" not in document["paths"]["/healthz"]["get"]
+
+
 def unreachable(backend: Database, tmp_path: Path) -> Database:
     """A database of the same kind as ``backend`` that cannot be opened."""
     if backend.dialect == "sqlite":

@@ -513,3 +513,26 @@ def test_description_rejects_other_controls(admin: httpx.Client) -> None:
 
     assert response.status_code == 400
     assert "description" in error_message(response)
+
+
+def test_put_without_role_keeps_existing_role(admin: httpx.Client) -> None:
+    group = create_group(admin, "keepers")
+    user = create_user(admin, "keeper@example.org", "Keeper")
+    member = f"/api/v2/groups/{group['id']}/members/{user['id']}"
+    admin.put(member, json={"role": "maintainer"})
+
+    again = admin.put(member, json={})
+    fresh = create_user(admin, "fresh@example.org", "Fresh")
+    added = admin.put(f"/api/v2/groups/{group['id']}/members/{fresh['id']}")
+
+    assert again.status_code == 200
+    assert again.json()["role"] == "maintainer"
+    assert added.status_code == 201
+    assert added.json()["role"] == "member"
+
+
+def test_missing_name_says_missing(admin: httpx.Client) -> None:
+    response = admin.post("/api/v2/groups", json={"description": "no name"})
+
+    assert response.status_code == 400
+    assert error_message(response) == "name is missing; send it as a string"

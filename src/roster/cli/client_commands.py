@@ -491,8 +491,8 @@ def groups_members(
 @click.option(
     "--role",
     type=click.Choice(["member", "maintainer"]),
-    default="member",
-    show_default=True,
+    help="Role in the group. Default: member for a new member; an existing "
+    "member keeps its role.",
 )
 @_connection_options
 def groups_add_member(
@@ -501,7 +501,7 @@ def groups_add_member(
     api_key: str | None,
     group_id: str,
     user_id: str,
-    role: str,
+    role: str | None,
 ) -> None:
     """Add a user to a group, or change its role."""
     client = _client(ctx, url, api_key)

@@ -30,9 +30,11 @@ def fail(message: str, *, usage: bool = False) -> NoReturn:
     raise CommandFailed(message, 2 if usage else 1)
 
 
-def open_database(database: str | None, *, migrate: bool = True) -> Database:
+def open_database(
+    database: str | None, *, migrate: bool = True, lock_timeout_seconds: float = 5.0
+) -> Database:
     try:
-        db = Database(resolve_url(database))
+        db = Database(resolve_url(database), lock_timeout_seconds=lock_timeout_seconds)
     except ValueError as error:
         fail(str(error), usage=True)
     # Close the pooled connections when the command ends, not at garbage
@@ -49,14 +51,14 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [CommandFailed, RosterError]
     try:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import SQLAlchemyError
 
         from roster.importers.csv_import import ImportFailed
         from roster.store.errors import StoreError
     except ImportError:
         pass
     else:
-        errors += [StoreError, ImportFailed, OperationalError]
+        errors += [StoreError, ImportFailed, SQLAlchemyError]
     return tuple(errors)
 
 

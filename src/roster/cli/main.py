@@ -73,8 +73,14 @@ def db() -> None:
 @DATABASE_OPTION
 def db_upgrade(database: str | None) -> None:
     """Apply every pending migration."""
-    store = open_database(database, migrate=True)
-    click.echo(f"{store.describe()} is at revision {store.current_revision()}")
+    store = open_database(database, migrate=False)
+    before = store.current_revision()
+    store.upgrade()
+    after = store.current_revision()
+    if before == after:
+        click.echo(f"{store.describe()} is already at the latest revision, {after}")
+    else:
+        click.echo(f"{store.describe()} upgraded from {before or 'empty'} to {after}")
 
 
 @db.command("current")
@@ -240,7 +246,9 @@ def import_command(
             "or --users/--groups/--memberships",
             usage=True,
         )
-    store = open_database(database)
+    # An import holds its organisation's write lock while it runs, so it waits
+    # longer for the lock than the server's requests do.
+    store = open_database(database, lock_timeout_seconds=60)
     with client_commands.progress_bar("Importing") as advance:
         report = import_directory(
             store,

@@ -380,9 +380,12 @@ class AsyncUsersService:
         await self._engine.send(self._requests.delete_group(group_id))
 
     async def add_member(
-        self, group_id: Id, user_id: Id, role: str = "member"
+        self, group_id: Id, user_id: Id, role: str | None = None
     ) -> Resource:
         """Add a user to a group, or change its role (``member`` or ``maintainer``).
+
+        Without ``role``, a new member gets ``member`` and an existing one keeps its
+        role.
 
         Returns the membership as the server sends it, empty if it sends no body.
         Raises GroupNotFoundError, whose ``code`` shows whether the group or the

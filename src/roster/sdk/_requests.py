@@ -314,7 +314,7 @@ class Requests:
         action = f"add user {user_id} to group {group_id}"
         args = Arguments(GROUP, action)
         path = _member_path(args, group_id, user_id)
-        body = {"role": args.choice("role", role, ROLES)}
+        body = {} if role is None else {"role": args.choice("role", role, ROLES)}
         return Call(GROUP, action, "PUT", path, parse_resource, body=body)
 
     def remove_member(self, group_id: object, user_id: object) -> Call[None]:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from roster.server.context import RequestIdMiddleware
 from roster.server.errors import install_error_handlers
+from roster.server.openapi import install_openapi
 from roster.server.params import reject_repeated_parameters
 from roster.server.routes import feed, groups, health, users
 from roster.server.state import AppState
@@ -42,6 +43,7 @@ def create_app(db: Database, *, memory: PageMemory | None = None) -> FastAPI:
         memory = PageMemory()
     app.state.roster = AppState(db=db, memory=memory)
     install_error_handlers(app)
+    install_openapi(app)
     for module in (users, groups, feed, health):
         app.include_router(module.router)
     app.add_middleware(RequestIdMiddleware)

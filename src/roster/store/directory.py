@@ -1031,10 +1031,15 @@ def set_membership(
     actor: str,
     group_ref: str,
     user_ref: str,
-    role: Any = "member",
+    role: Any = None,
 ) -> tuple[Membership, bool]:
-    """Add a user to a group or change its role; return it and whether it is new."""
-    role = check_choice("role", role, MEMBER_ROLES)
+    """Add a user to a group or change its role; return it and whether it is new.
+
+    Without a ``role``, a new member gets ``member`` and an existing one keeps
+    its role.
+    """
+    if role is not None:
+        role = check_choice("role", role, MEMBER_ROLES)
     org = lock_org(session, org_id)
     group = get_group(session, org_id, group_ref)
     check_member_group(group)
@@ -1042,10 +1047,11 @@ def set_membership(
 
     membership = session.get(Membership, (group.id, user.id))
     if membership is None:
-        membership = add_membership(session, org, actor, group, user, role)
+        membership = add_membership(session, org, actor, group, user, role or "member")
         session.flush()
         return membership, True
-    change_role(session, org, actor, membership, role)
+    if role is not None:
+        change_role(session, org, actor, membership, role)
     return membership, False
 
 

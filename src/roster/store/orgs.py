@@ -88,6 +88,18 @@ def create_key(
     """Create an API key. The secret is returned here once and stored only hashed."""
     check_text("name", name, max_length=KEY_NAME_MAX)
     check_choice("role", role, KEY_ROLES)
+    # Read before the insert: after a failed flush the session cannot load
+    # attributes, and revoked keys keep their names too.
+    org_name = org.name
+    taken = Conflict(
+        f"organisation {org_name!r} already has a key named {name!r} (revoked "
+        "keys keep their names); choose another name",
+        code="key_exists",
+    )
+    if session.scalar(
+        select(ApiKey.id).where(ApiKey.org_id == org.id, ApiKey.name == name)
+    ):
+        raise taken
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKey(
         org_id=org.id,
@@ -100,10 +112,7 @@ def create_key(
     try:
         session.flush()
     except IntegrityError as error:
-        raise Conflict(
-            f"organisation {org.name!r} already has a key named {name!r}",
-            code="key_exists",
-        ) from error
+        raise taken from error
     return NewKey(record=record, secret=secret)
 
 

@@ -59,6 +59,8 @@ def check_text(
     outside the limits is rejected. Control characters and lone surrogates are
     rejected, except line breaks and tabs in ``multiline`` text.
     """
+    if value is None:
+        raise InvalidValue(field, f"{field} is missing; send it as a string")
     if not isinstance(value, str):
         raise InvalidValue(field, f"{field} must be a string, got {value!r}")
     if not allow_empty and not value.strip():

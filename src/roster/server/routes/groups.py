@@ -21,7 +21,8 @@ from roster.server.routes.common import (
 from roster.server.state import AppState, get_state
 from roster.store import directory
 from roster.store.directory import GroupFilters
-from roster.store.models import GROUP_NAME_MAX
+from roster.store.models import GROUP_NAME_MAX, MEMBER_ROLES
+from roster.store.validation import check_choice
 from roster.store.views import group_view, user_view
 
 router = APIRouter(tags=["groups"])
@@ -235,7 +236,10 @@ async def put_member(
 ) -> Response:
     body = await json_body(request)
     directory.reject_unknown_fields("membership", body, directory.MEMBERSHIP_FIELDS)
-    role = body.get("role", "member")
+    role = body.get("role")
+    if "role" in body:
+        # An explicit null is invalid; only a missing role means "keep it".
+        check_choice("role", role, MEMBER_ROLES)
 
     def put() -> Response:
         with state.db.write() as session:
