@@ -1,8 +1,8 @@
 """The ``roster`` script's entry point.
 
-It imports nothing beyond the standard library until it knows that the server
-extra is installed, so that an SDK-only install gets a clear message instead of
-a traceback.
+It imports nothing beyond the standard library until it has checked that the
+server extra is installed, so that an SDK-only install gets a clear message
+instead of a traceback.
 """
 
 from __future__ import annotations

@@ -69,8 +69,8 @@ USER_TABLE = [
     Column("GROUPS", _count("group"), wrap=False),
     Column("ID", _field("id"), wrap=False),
 ]
-# ``groups`` holds group names, so that the file can be imported again with
-# ``roster import``; ``group_ids`` holds the ids that the API returns.
+# ``groups`` contains group names, so that ``roster import`` can read the file
+# again. ``group_ids`` contains the ids that the API returns.
 USER_CSV = _csv_columns(
     "email",
     "name",
@@ -143,10 +143,12 @@ def write_rows(
             writer.writerow([_text(c.value(row)) for c in csv_columns])
             count += 1
         return count
+
     collected = list(rows)
     if not collected:
         print(empty, file=out)
         return 0
+
     rich_table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in table:
         rich_table.add_column(column.header, overflow="fold", no_wrap=not column.wrap)
