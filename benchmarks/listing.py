@@ -3,17 +3,18 @@
 Two kinds of measurement:
 
 * ``measure_cold_pages`` times single pages on a server that has remembered
-  nothing: for each repetition it starts a fresh ``roster serve``, sends one
+  nothing. For each repetition it starts a fresh ``roster serve`` and sends one
   warm-up request that touches no remembered page or count of the listing
-  (``email=warmup@invalid.example``), then times the target page with no cursor
-  ("cold": the server counts the rows and, past page 1, skips rows with OFFSET).
-  It then times the same page again a few times on that server ("repeat": the
-  total count is remembered, but no page boundary before the target is).
+  (``email=warmup@invalid.example``). It then times the target page with no
+  cursor. On this "cold" request the server counts the rows and, past page 1,
+  skips rows with OFFSET. Last, it times the same page a few more times on that
+  server. On these "repeat" requests the total count is remembered, but no page
+  boundary before the target is.
 * ``walk`` times every request of the reference client's loop: ``limit=100``,
   ``page=1, 2, ...`` until a page comes back empty, while ``RssSampler`` records
-  the server's memory. Two clients run the loop: ``raw_fetcher`` sends only
+  the server's memory. Two clients run the loop. ``raw_fetcher`` sends only
   ``limit`` and ``page`` with httpx, as the published client does, so the server
-  must seek from the page boundaries it remembers; ``sdk_fetcher`` calls Roster's
+  must seek from the page boundaries it remembers. ``sdk_fetcher`` calls Roster's
   SDK, which sends the previous page's ``next_cursor``.
 
 Latencies are wall-clock seconds around one call on the client, from sending the
@@ -249,6 +250,8 @@ class WalkResult:
                 else None
             ),
             "rss": rss_summary(self.rss_samples, self.pages),
+            "latencies_ms": [round(s * 1000, 3) for s in self.latencies],
+            "rss_samples": self.rss_samples,
         }
 
 

@@ -20,7 +20,7 @@ gets ``VACUUM ANALYZE``, which autovacuum would otherwise do later. SQLite gets
 
 A finished load writes ``<data dir>/roster-bench-<users>.<backend>.json``. A later
 run with the same size, seed and generator version reuses the database if that
-file exists and the user count matches; otherwise it rebuilds the database.
+file exists and the user count matches. If not, it rebuilds the database.
 ``run.py`` then applies any migration added since the database was built
 (``upgrade_schema``), so that the server does not migrate while it starts.
 """
@@ -156,7 +156,7 @@ def _describe(url: str) -> str:
 
 
 def _reusable(path: Path, url: str, users: int, seed: int) -> Dataset | None:
-    """Return the recorded dataset if the database still holds it, else None."""
+    """Return the recorded dataset if the database still contains it, else None."""
     if not path.exists():
         return None
     try:
@@ -482,15 +482,17 @@ LISTING_TABLES = ("organizations", "api_keys", "users", "groups", "memberships")
 
 
 def warm_cache(url: str) -> int:
-    """Read the database into the operating system's page cache; return bytes read.
+    """Read the database into the operating system's page cache.
 
-    On the machine the figures come from, files were dropped from the page cache
-    while 20 GiB stayed free, and the first walk after that ran several times
-    slower for its first thousand pages. Reading everything first makes every
-    measurement start from the same, warm state. SQLite files are read whole.
-    PostgreSQL reads the listing tables and their indexes with ``pg_prewarm`` in
-    ``read`` mode (into the page cache, not shared buffers); the extension is
-    created in the benchmark database if it is missing.
+    Returns the number of bytes read. On the machine the figures come from, files
+    were dropped from the page cache while 20 GiB stayed free. The first walk
+    after that ran up to 40 times slower for its first few hundred pages. Reading
+    everything first makes every measurement start from the same, warm state.
+
+    SQLite files are read whole. PostgreSQL reads the listing tables and their
+    indexes with ``pg_prewarm`` in ``read`` mode, which fills the page cache and
+    not shared buffers. The extension is created in the benchmark database if it
+    is missing.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

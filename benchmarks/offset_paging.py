@@ -9,8 +9,8 @@ first and last 5 % and the rest evenly spread. For each sampled page it times
 * ``offset``: the server's own users query (``directory.users_query``, no
   filters) ordered by ``email_norm, id`` with ``LIMIT 101 OFFSET (page-1)*100``;
 * ``seek``: the same query with ``WHERE (email_norm, id) > <last key of the
-  previous page>`` and no OFFSET, which is what the server runs for a page whose
-  previous boundary it knows.
+  previous page>`` and no OFFSET, which is what the server runs when it has a
+  cursor or has remembered the previous page's boundary.
 
 Both load full ``User`` objects through the ORM, as the server does, and each is
 the median of ``repetitions`` runs. The time of a whole walk is then estimated by
@@ -19,7 +19,7 @@ measurement.
 
 Two more timings per sampled page show what finding a page boundary by OFFSET
 could cost if only the sort key were read (``SELECT <key> ... OFFSET k LIMIT 1``),
-which an index can answer without reading table rows:
+which an index can serve without reading table rows:
 
 * ``key_offset``: the key the server sorts by, ``email_norm, id``;
 * ``email_key_offset``: ``email_norm`` alone, which is unique in an organisation

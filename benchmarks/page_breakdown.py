@@ -18,8 +18,8 @@ reports the median of each step in ms:
   rough stand-in for what FastAPI and Starlette do.
 
 The sum is the part of a request's latency spent in Roster's own code and the
-database; the rest of an HTTP request's latency is uvicorn, FastAPI and the
-client.
+database. The rest of an HTTP request's latency is spent in uvicorn, FastAPI and
+the client.
 """
 
 from __future__ import annotations

@@ -12,11 +12,12 @@ For each backend the run
    reports rows per second of the load;
 2. times OFFSET paging against keyset seeks directly on the database, on sampled
    pages (``offset_paging.py``);
-3. starts real ``roster serve`` processes on 127.0.0.1 and times, over HTTP
-   (``listing.py``), the first, middle and last page cold on fresh servers, then
-   every page of walks with ``limit=100, page=1, 2, ...`` until an empty page,
-   once with a client that sends only page numbers and once with Roster's SDK,
-   unfiltered and with filters and sorts, while sampling the server's RSS.
+3. starts real ``roster serve`` processes on 127.0.0.1 and times over HTTP
+   (``listing.py``) the first, middle and last page, each cold on fresh servers;
+4. walks every page with ``limit=100, page=1, 2, ...`` until an empty page, on a
+   fresh server per walk, while sampling the server's RSS. Each listing, with
+   and without filters and sorts, is walked twice: by a client that sends only
+   page numbers and by Roster's SDK.
 
 Before the database measurements and before each server start, the run reads the
 database into the operating system's page cache (``loader.warm_cache``), so that
@@ -35,7 +36,7 @@ path, for example::
 
 ``--quick`` means 10,000 users unless ``--users`` is given, fewer repetitions and
 a shorter time limit per walk. Every walk stops after ``--max-walk-seconds``, and
-the result says so.
+its result records where it stopped.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="Fewer repetitions, for a quick check."
     )
+
     parser.add_argument(
         "--postgres-url",
         default=loader.DEFAULT_POSTGRES_URL,
@@ -117,6 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="Run ANALYZE on a newly built SQLite database.",
     )
+
     parser.add_argument("--limit", type=int, default=100, help="Page size.")
     parser.add_argument(
         "--cold-repetitions",
@@ -140,6 +143,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         help="Time limit of each walk in seconds (default 1500; 300 with --quick).",
     )
+
     parser.add_argument(
         "--walks",
         default="all",
@@ -158,6 +162,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="both",
         help="Which clients walk: page numbers only (raw), the SDK, or both.",
     )
+
     args = parser.parse_args(argv)
     if args.users is None:
         args.users = 10_000 if args.quick else 1_000_000
@@ -338,9 +343,6 @@ def run_backend(
             result["walks"].append(summary_of_walk)
             if not params and client_key == "raw":
                 result["walk_page_latency"] = latency_around(walk.latencies, targets)
-                result["walk_latencies_ms"] = [
-                    round(s * 1000, 3) for s in walk.latencies
-                ]
             log.info(
                 "%s: %d pages, %d users in %.1f s, last/first %.2f, RSS %s",
                 backend,

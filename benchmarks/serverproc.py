@@ -1,7 +1,7 @@
 """A real ``roster serve`` process for the benchmarks, and its memory samples.
 
 ``RosterServer`` starts ``roster serve --host 127.0.0.1 --port <free port>
---database <url>`` as a child process, waits until ``GET /readyz`` answers 200,
+--database <url>`` as a child process, waits until ``GET /readyz`` returns 200,
 and stops it with SIGTERM (SIGKILL after a timeout). The server's log goes to a
 file under the results directory.
 

@@ -206,8 +206,8 @@ def render(results: list[dict[str, Any]]) -> str:
         ("OFFSET and seek on the database, no HTTP", database_table(results)),
     ]
     # A table with no rows, from a part that did not run, is left out.
-    shown = [(title, table) for title, table in sections if table.count("\n") > 1]
-    return "\n\n".join(f"### {title}\n\n{table}" for title, table in shown) + "\n"
+    filled = [(title, table) for title, table in sections if table.count("\n") > 1]
+    return "\n\n".join(f"### {title}\n\n{table}" for title, table in filled) + "\n"
 
 
 def main(argv: list[str]) -> int:

@@ -70,8 +70,8 @@ class Script:
     for the email's local part."""
 
     weight: int
-    given: tuple[tuple[str, str], ...]
-    family: tuple[tuple[str, str], ...]
+    given_names: tuple[tuple[str, str], ...]
+    family_names: tuple[tuple[str, str], ...]
     family_first: bool = False
     separator: str = " "
 
@@ -336,12 +336,16 @@ class UserFactory:
     def make(self, index: int) -> UserRow:
         rng = self._rng
         script = rng.choices(self._scripts, cum_weights=self._script_weights)[0]
-        given, given_ascii = rng.choice(script.given)
-        family, family_ascii = rng.choice(script.family)
-        parts = (family, given) if script.family_first else (given, family)
+        given_name, given_spelling = rng.choice(script.given_names)
+        family_name, family_spelling = rng.choice(script.family_names)
+        parts = (
+            (family_name, given_name)
+            if script.family_first
+            else (given_name, family_name)
+        )
         name = script.separator.join(parts)
 
-        email = self._email(given, given_ascii, family, family_ascii)
+        email = self._email(given_name, given_spelling, family_name, family_spelling)
         step = HISTORY_SPAN / self._users
         created_at = HISTORY_END - HISTORY_SPAN + step * index
         created_at += timedelta(microseconds=rng.randrange(1_000_000))
@@ -369,23 +373,27 @@ class UserFactory:
         )
 
     def _email(
-        self, given: str, given_ascii: str, family: str, family_ascii: str
+        self,
+        given_name: str,
+        given_spelling: str,
+        family_name: str,
+        family_spelling: str,
     ) -> str:
         rng = self._rng
         domain = rng.choices(self._domains, cum_weights=self._domain_weights)[0]
         # A few Latin names keep their diacritics in the address (SMTPUTF8).
-        accented = not given.isascii() and _strip_accents(given).isascii()
+        accented = not given_name.isascii() and _strip_accents(given_name).isascii()
         if accented and rng.random() < 0.05:
-            given_ascii, family_ascii = given.lower(), family.lower()
+            given_spelling, family_spelling = given_name.lower(), family_name.lower()
         layout = rng.randrange(4)
         if layout == 0:
-            local = f"{given_ascii}.{family_ascii}"
+            local = f"{given_spelling}.{family_spelling}"
         elif layout == 1:
-            local = f"{given_ascii[0]}.{family_ascii}"
+            local = f"{given_spelling[0]}.{family_spelling}"
         elif layout == 2:
-            local = f"{given_ascii}{family_ascii}"
+            local = f"{given_spelling}{family_spelling}"
         else:
-            local = f"{family_ascii}.{given_ascii}"
+            local = f"{family_spelling}.{given_spelling}"
         address = f"{local}@{domain}"
         repeats = self._seen.get(address, 0)
         self._seen[address] = repeats + 1
@@ -414,9 +422,9 @@ class MembershipPicker:
 
     def pick(self, index: int, user: UserRow) -> list[MembershipRow]:
         rng = self._rng
-        wanted = rng.choices(self._counts, cum_weights=self._count_weights)[0]
+        group_total = rng.choices(self._counts, cum_weights=self._count_weights)[0]
         chosen: dict[uuid.UUID, GroupRow] = {}
-        while len(chosen) < wanted:
+        while len(chosen) < group_total:
             group = rng.choices(self._groups, cum_weights=self._group_weights)[0]
             chosen[group.id] = group
         rows = []
