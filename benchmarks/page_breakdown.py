@@ -1,4 +1,4 @@
-"""Where the server's time goes in one page of ``GET /api/v2/users``.
+"""The time the server spends on each step of one page of ``GET /api/v2/users``.
 
 Usage, on a database that ``loader.py`` or ``run.py`` built::
 

@@ -1,7 +1,7 @@
 """The published reference's examples, rewritten as tests against a live server.
 
 Each test makes the calls its example makes and reads the fields its example
-reads, with only the imports and the client's construction changed, and checks
+reads, with only the imports and the client's construction changed. It checks
 that every field read has a real value rather than the example's fallback
 ('unknown', 'N/A').
 """

@@ -3,7 +3,7 @@
 Each request, on any connection, takes the next action from the script: a reply
 (optionally slow), a close without a response, a reset (RST) before the response,
 or a reset in the middle of the body. Requests beyond the script get a 418, so a
-test that sends too many sees it. Every request is recorded.
+test that sends too many gets an error. Every request is recorded.
 """
 
 from __future__ import annotations

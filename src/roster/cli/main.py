@@ -38,8 +38,8 @@ def cli(verbose: int) -> None:
     # Alembic reports its migration context at INFO on every schema check.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     if verbose == 0:
-        # The SDK logs each retry at WARNING; a command shows only the final
-        # error unless -v asks for more.
+        # The SDK logs each retry at WARNING. A command shows only the final
+        # error unless -v requests more.
         logging.getLogger("roster.sdk").setLevel(logging.ERROR)
 
 

@@ -150,7 +150,7 @@ class CallRun(Generic[T]):
             # An earlier attempt deleted the resource and lost its response. The
             # resource is gone, which is what the caller asked for.
             logger.warning(
-                "%s %s answered 404 after an earlier attempt may have succeeded; "
+                "%s %s returned 404 after an earlier attempt may have succeeded; "
                 "taking it as deleted (request id %s)",
                 call.method,
                 call.path,

@@ -22,7 +22,7 @@ class RequestIdMiddleware:
 
     A well-formed id sent by the client is kept, so one id follows a call through
     the client's and the server's logs. An exception that no handler took becomes
-    a 500 here, inside the middleware, so that it too carries the id; its
+    a 500 here, inside the middleware, so that it too carries the id. Its
     traceback goes to the log and never into the response.
     """
 

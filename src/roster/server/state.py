@@ -1,4 +1,4 @@
-"""What the running app shares between requests."""
+"""The state that the running app shares between requests."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def sort_key(length: int) -> String:
-    """A string column that both databases order by code point."""
+    """Return a string column type that both databases order by code point."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
@@ -99,7 +99,7 @@ class Organization(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(ORG_NAME_MAX), unique=True)
     # The sequence number of the organisation's latest change. Writers lock this
-    # row and bump it, which numbers changes in commit order and tells readers
+    # row and bump it, which numbers changes in commit order and shows readers
     # whether anything changed since a cached page boundary or count.
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

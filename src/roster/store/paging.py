@@ -249,7 +249,7 @@ def fetch_page(
     statement = query
     if seek_key is not None:
         statement = statement.where(after(seek_key))
-    # One row more than the page tells whether another page follows.
+    # Fetching one row more than the page shows whether another page follows.
     statement = statement.order_by(*ordered_columns).limit(limit + 1)
     if skip:
         statement = statement.offset(skip)
@@ -262,9 +262,9 @@ def fetch_page(
         last_key = tuple(getattr(rows[-1], c.key) for c in columns)
         if cursor is None:
             memory.put(("anchor", page_digest, page), version, last_key)
-        # The last page gets a cursor too: the reference's loop asks for one page
-        # past the end, and with the cursor that request seeks instead of running
-        # an OFFSET over the whole listing.
+        # The last page gets a cursor too, because the reference's loop requests
+        # one page past the end. With the cursor that request seeks instead of
+        # running an OFFSET over the whole listing.
         next_cursor = encode_cursor(scope_id, page, last_key)
 
     count_key: MemoryKey = ("count", scope_digest(scope), 0)

@@ -6,7 +6,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -40,18 +41,13 @@ def paged_body(page: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def cursor_errors() -> Any:
+@contextmanager
+def cursor_errors() -> Iterator[None]:
     """Turn an invalid cursor into a 400 naming the ``cursor`` parameter."""
-
-    class _Guard:
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, kind: Any, error: Any, _tb: Any) -> None:
-            if isinstance(error, InvalidCursor):
-                raise invalid_parameter(str(error)) from error
-
-    return _Guard()
+    try:
+        yield
+    except InvalidCursor as error:
+        raise invalid_parameter(str(error)) from error
 
 
 def read_if_match(
